@@ -1,0 +1,43 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+/// Swift settings every Swift target shares: a dangling `UnsafePointer(array)` is an error, not a warning.
+let strictPointers: [SwiftSetting] = [.treatWarning("TemporaryPointers", as: .error)]
+
+let package = Package(
+    name: "registryd",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "registryd", targets: ["registryd"]),
+    ],
+    targets: [
+        // MARK: - C libraries
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
+        .systemLibrary(
+            name: "CMicroHTTPD",
+            pkgConfig: "libmicrohttpd",
+            providers: [.apt(["libmicrohttpd-dev"])]
+        ),
+        .target(name: "CMicroHTTPDShim", dependencies: ["CMicroHTTPD"]),
+
+        // MARK: - Swift layers, lowest first
+        .target(name: "JSON", swiftSettings: strictPointers),
+        .target(name: "Log", dependencies: ["JSON"], swiftSettings: strictPointers),
+        .target(name: "Digest", swiftSettings: strictPointers),
+        .target(name: "Postgres", dependencies: ["CLibPQ", "Digest", "Log"], swiftSettings: strictPointers),
+        .target(name: "HTTP", dependencies: ["CMicroHTTPD", "CMicroHTTPDShim", "JSON", "Log"], swiftSettings: strictPointers),
+        .target(name: "Registry", dependencies: ["Postgres", "HTTP", "JSON", "Log"], swiftSettings: strictPointers),
+        .executableTarget(name: "registryd", dependencies: ["Registry", "Postgres", "HTTP", "Log"], swiftSettings: strictPointers),
+
+        // MARK: - Tests
+        .target(name: "TestSupport", dependencies: ["Postgres", "HTTP", "Registry", "Log"], path: "Tests/TestSupport", swiftSettings: strictPointers),
+        .testTarget(name: "JSONTests", dependencies: ["JSON"], swiftSettings: strictPointers),
+        .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"], swiftSettings: strictPointers),
+        .testTarget(name: "HTTPTests", dependencies: ["HTTP", "TestSupport"], swiftSettings: strictPointers),
+        .testTarget(name: "RegistryTests", dependencies: ["Registry", "Postgres", "HTTP", "TestSupport"], swiftSettings: strictPointers),
+    ]
+)

@@ -1,0 +1,142 @@
+import CMicroHTTPD
+import Log
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What the libmicrohttpd callbacks share: the router, the logger and the request counters.
+///
+/// The callbacks are plain `@convention(c)` functions stored as static members (not closures in
+/// `main.swift`, which would be main-actor isolated and trap on libmicrohttpd's threads).
+final class RequestDispatcher: Sendable {
+    let router: Router
+    let logger: Logger
+    let maximumBodySize: Int
+    let onCompletion: (@Sendable (Server.Completion) -> Void)?
+    let inFlight = Atomic<Int>(0)
+    let isDraining = Atomic<Bool>(false)
+
+    init(router: Router, logger: Logger, maximumBodySize: Int, onCompletion: (@Sendable (Server.Completion) -> Void)?) {
+        self.router = router
+        self.logger = logger
+        self.maximumBodySize = maximumBodySize
+        self.onCompletion = onCompletion
+    }
+
+    // MARK: - libmicrohttpd callbacks
+
+    /// Called after the headers, once per chunk of body, and once more when the request is complete.
+    static let accessHandler: MHD_AccessHandlerCallback = { context, connection, url, method, _, uploadData, uploadSize, state in
+        guard let context, let connection, let uploadSize, let state else { return .NO }
+        let dispatcher = Unmanaged<RequestDispatcher>.fromOpaque(context).takeUnretainedValue()
+
+        guard let existing = state.pointee else {
+            let pending = dispatcher.begin(
+                connection: connection,
+                method: method.map { String(cString: $0) } ?? "",
+                path: url.map { String(cString: $0) } ?? "")
+            state.pointee = Unmanaged.passRetained(pending).toOpaque()
+            if let early = pending.earlyResponse {
+                return dispatcher.queue(early, for: pending, on: connection)
+            }
+            return .YES
+        }
+        let pending = Unmanaged<PendingRequest>.fromOpaque(existing).takeUnretainedValue()
+        if uploadSize.pointee > 0 {
+            if let uploadData {
+                pending.receive(UnsafeRawBufferPointer(start: uploadData, count: uploadSize.pointee))
+            }
+            uploadSize.pointee = 0
+            return .YES
+        }
+        return dispatcher.finish(pending, on: connection)
+    }
+
+    /// Called when a request is done: answered and sent, or abandoned by the client.
+    static let completionHandler: MHD_RequestCompletedCallback = { context, _, state, _ in
+        guard let context, let state, let existing = state.pointee else { return }
+        let dispatcher = Unmanaged<RequestDispatcher>.fromOpaque(context).takeUnretainedValue()
+        Unmanaged<PendingRequest>.fromOpaque(existing).release()
+        state.pointee = nil
+        dispatcher.inFlight.subtract(1, ordering: .relaxed)
+    }
+
+    // MARK: - Request life
+
+    private func begin(connection: OpaquePointer, method: String, path: String) -> PendingRequest {
+        inFlight.add(1, ordering: .relaxed)
+        let headers = Self.values(of: .HEADER_KIND, on: connection).map { (name: $0.0, value: $0.1 ?? "") }
+        let query = Self.values(of: .GET_ARGUMENT_KIND, on: connection).map { QueryItem(name: $0.0, value: $0.1) }
+        let pending = PendingRequest(method: method, path: path, headers: headers, query: query, maximumBodySize: maximumBodySize)
+        if pending.keepsBody,
+           let length = pending.header("Content-Length").flatMap({ Int($0) }), length > maximumBodySize {
+            pending.earlyResponse = HTTPError.bodyTooLarge(method: method, path: path, limit: maximumBodySize).response
+        }
+        return pending
+    }
+
+    private func finish(_ pending: PendingRequest, on connection: OpaquePointer) -> MHD_Result {
+        if pending.bodyTooLarge {
+            let error = HTTPError.bodyTooLarge(method: pending.method, path: pending.path, limit: maximumBodySize)
+            return queue(error.response, for: pending, on: connection)
+        }
+        let outcome = router.route(pending.request)
+        pending.route = outcome.pattern
+        return queue(outcome.response, for: pending, on: connection)
+    }
+
+    func queue(_ response: Response, for pending: PendingRequest, on connection: OpaquePointer) -> MHD_Result {
+        let created = response.body.withUnsafeBytes { buffer in
+            MHD_create_response_from_buffer(buffer.count, UnsafeMutableRawPointer(mutating: buffer.baseAddress), .RESPMEM_MUST_COPY)
+        }
+        guard let created else { return .NO }
+        defer { MHD_destroy_response(created) }
+        MHD_add_response_header(created, "Content-Type", "application/json")
+        MHD_add_response_header(created, "X-Request-Id", pending.id)
+        for header in response.headers {
+            MHD_add_response_header(created, header.name, header.value)
+        }
+        if isDraining.load(ordering: .relaxed) {
+            MHD_add_response_header(created, "Connection", "close")
+        }
+        let result = MHD_queue_response(connection, UInt32(response.status), created)
+        record(pending, status: response.status)
+        return result
+    }
+
+    private func record(_ pending: PendingRequest, status: Int) {
+        let duration = ContinuousClock.now - pending.startedAt
+        let completion = Server.Completion(
+            method: pending.method, route: pending.route, status: status, duration: duration, requestID: pending.id)
+        if logger.isEnabled(.info) {
+            let (seconds, attoseconds) = duration.components
+            let milliseconds = Double(seconds) * 1000 + Double(attoseconds) / 1e15
+            logger.info("request", [
+                "method": .string(pending.method),
+                "path": .string(pending.path),
+                "route": .string(pending.route ?? "unmatched"),
+                "status": .int(status),
+                "duration_ms": .double((milliseconds * 1000).rounded() / 1000),
+                "request_id": .string(pending.id),
+            ])
+        }
+        onCompletion?(completion)
+    }
+
+    // MARK: - Private
+
+    private static func values(of kind: MHD_ValueKind, on connection: OpaquePointer) -> [(String, String?)] {
+        var items: [(String, String?)] = []
+        withUnsafeMutablePointer(to: &items) { pointer in
+            _ = MHD_get_connection_values(connection, kind, { context, _, key, value in
+                let items = context!.assumingMemoryBound(to: [(String, String?)].self)
+                let name = key.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: strlen($0)), as: UTF8.self) } ?? ""
+                let text = value.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: strlen($0)), as: UTF8.self) }
+                items.pointee.append((name, text))
+                return .YES
+            }, pointer)
+        }
+        return items
+    }
+}

@@ -1,0 +1,56 @@
+/// RFC 3339 timestamps as the API writes them: UTC, `Z`, six fractional digits
+/// (`2026-07-17T09:50:00.638933Z`), which is what the Scaleway SDKs parse.
+public enum RFC3339 {
+    /// Formats microseconds since 1970-01-01T00:00:00Z.
+    public static func format(microsecondsSinceEpoch micros: Int64) -> String {
+        let seconds = micros >= 0 ? micros / 1_000_000 : (micros - 999_999) / 1_000_000
+        let fraction = Int(micros - seconds * 1_000_000)
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let secondOfDay = Int(seconds - days * 86_400)
+        let (year, month, day) = civilDate(daysSinceEpoch: days)
+
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(27)
+        append(year, width: 4, to: &bytes)
+        bytes.append(UInt8(ascii: "-"))
+        append(Int64(month), width: 2, to: &bytes)
+        bytes.append(UInt8(ascii: "-"))
+        append(Int64(day), width: 2, to: &bytes)
+        bytes.append(UInt8(ascii: "T"))
+        append(Int64(secondOfDay / 3600), width: 2, to: &bytes)
+        bytes.append(UInt8(ascii: ":"))
+        append(Int64(secondOfDay / 60 % 60), width: 2, to: &bytes)
+        bytes.append(UInt8(ascii: ":"))
+        append(Int64(secondOfDay % 60), width: 2, to: &bytes)
+        bytes.append(UInt8(ascii: "."))
+        append(Int64(fraction), width: 6, to: &bytes)
+        bytes.append(UInt8(ascii: "Z"))
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Year, month and day of the proleptic Gregorian calendar (Howard Hinnant's `civil_from_days`).
+    static func civilDate(daysSinceEpoch: Int64) -> (year: Int64, month: Int, day: Int) {
+        let z = daysSinceEpoch + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = Int(dayOfYear - (153 * monthIndex + 2) / 5 + 1)
+        let month = Int(monthIndex < 10 ? monthIndex + 3 : monthIndex - 9)
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        return (year, month, day)
+    }
+
+    private static func append(_ value: Int64, width: Int, to bytes: inout [UInt8]) {
+        var digits = [UInt8](repeating: UInt8(ascii: "0"), count: width)
+        var rest = value
+        var index = width - 1
+        while index >= 0 {
+            digits[index] = UInt8(ascii: "0") + UInt8(rest % 10)
+            rest /= 10
+            index -= 1
+        }
+        bytes.append(contentsOf: digits)
+    }
+}

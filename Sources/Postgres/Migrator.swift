@@ -1,0 +1,130 @@
+import Log
+
+/// Applies `Migration`s to a database and reports which are applied.
+///
+/// All pending migrations apply in one READ COMMITTED transaction that first takes a
+/// transaction-scoped advisory lock, so instances starting together serialize: the first applies,
+/// the others wait on the lock and then find nothing to do. Each applied migration is recorded
+/// with its checksum in `registryd_schema_migrations`; start-up stops when an applied file was
+/// edited or the database knows a migration this build does not.
+public struct Migrator: Sendable {
+    /// Where what has been applied is recorded.
+    public static let bookkeepingTable = "registryd_schema_migrations"
+    /// The advisory lock key ("registry" in ASCII), shared by every registryd version.
+    static let advisoryLockKey: Int64 = 0x7265_6769_7374_7279
+
+    /// The migrations this build knows, in version order.
+    public let migrations: [Migration]
+    private let logger: Logger
+
+    /// Creates a migrator for `migrations` (sorted here by version).
+    public init(migrations: [Migration], logger: Logger) {
+        self.migrations = migrations.sorted { $0.version < $1.version }
+        self.logger = logger
+    }
+
+    /// One migration's state in a database.
+    public struct Status: Sendable, Equatable {
+        /// Applied, pending, applied from a file that has since changed, or applied but unknown here.
+        public enum State: String, Sendable { case applied, pending, changed, unknown }
+        public let version: Int
+        public let name: String
+        public let state: State
+        /// When it was applied (microseconds since the Unix epoch), if it was.
+        public let appliedAt: Int64?
+    }
+
+    // MARK: - Applying
+
+    /// Applies every pending migration and returns them; returns `[]` when the schema is current.
+    @discardableResult
+    public func migrate(on pool: ConnectionPool) throws -> [Migration] {
+        try pool.withConnection { connection in
+            try connection.withTransaction(isolation: .readCommitted) { connection in
+                try connection.query("SELECT pg_advisory_xact_lock($1)", [Self.advisoryLockKey])
+                try connection.execute("""
+                    CREATE TABLE IF NOT EXISTS \(Self.bookkeepingTable) (
+                        version integer PRIMARY KEY,
+                        name text NOT NULL,
+                        checksum text NOT NULL,
+                        applied_at timestamptz NOT NULL DEFAULT now()
+                    )
+                    """)
+                let applied = try readApplied(connection)
+                try verify(applied)
+                let pending = migrations.filter { applied[$0.version] == nil }
+                for migration in pending {
+                    do throws(PostgresError) {
+                        try connection.execute(migration.sql)
+                        try connection.query(
+                            "INSERT INTO \(Self.bookkeepingTable) (version, name, checksum) VALUES ($1, $2, $3)",
+                            [migration.version, migration.name, migration.checksum])
+                    } catch {
+                        throw MigrationError.failed(version: migration.version, name: migration.name, error)
+                    }
+                    logger.info("migration applied", ["version": .int(migration.version), "name": .string(migration.name)])
+                }
+                return pending
+            }
+        }
+    }
+
+    /// The state of every migration known here or recorded in the database, by version.
+    public func status(on pool: ConnectionPool) throws -> [Status] {
+        let applied: [Int: AppliedMigration] = try pool.withConnection { connection in
+            let exists = try connection.query("SELECT to_regclass($1) IS NOT NULL", [Self.bookkeepingTable])
+            guard try exists[0].bool(0) else { return [:] }
+            return try readApplied(connection)
+        }
+        var statuses = migrations.map { migration in
+            guard let record = applied[migration.version] else {
+                return Status(version: migration.version, name: migration.name, state: .pending, appliedAt: nil)
+            }
+            let state: Status.State = record.checksum == migration.checksum ? .applied : .changed
+            return Status(version: migration.version, name: migration.name, state: state, appliedAt: record.appliedAt)
+        }
+        let known = Set(migrations.map(\.version))
+        for record in applied.values where !known.contains(record.version) {
+            statuses.append(Status(version: record.version, name: record.name, state: .unknown, appliedAt: record.appliedAt))
+        }
+        return statuses.sorted { $0.version < $1.version }
+    }
+
+    /// Whether every migration known here is applied, unchanged, and the database has no other.
+    public func isCurrent(on pool: ConnectionPool) throws -> Bool {
+        try status(on: pool).allSatisfy { $0.state == .applied }
+    }
+
+    // MARK: - Private
+
+    private struct AppliedMigration {
+        let version: Int
+        let name: String
+        let checksum: String
+        let appliedAt: Int64
+    }
+
+    private func readApplied(_ connection: Connection) throws -> [Int: AppliedMigration] {
+        let result = try connection.query(
+            "SELECT version, name, checksum, applied_at FROM \(Self.bookkeepingTable) ORDER BY version")
+        var applied: [Int: AppliedMigration] = [:]
+        for row in result.rows {
+            let version = Int(try row.int64(0))
+            applied[version] = AppliedMigration(
+                version: version, name: try row.string(1), checksum: try row.string(2), appliedAt: try row.timestamp(3))
+        }
+        return applied
+    }
+
+    private func verify(_ applied: [Int: AppliedMigration]) throws(MigrationError) {
+        let known = migrations.last?.version ?? 0
+        if let newest = applied.keys.max(), newest > known || !migrations.contains(where: { $0.version == newest }) {
+            throw .databaseNewer(version: newest, known: known)
+        }
+        for migration in migrations {
+            if let record = applied[migration.version], record.checksum != migration.checksum {
+                throw .checksumMismatch(version: migration.version, name: migration.name)
+            }
+        }
+    }
+}
