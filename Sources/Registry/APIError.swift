@@ -1,0 +1,159 @@
+import HTTP
+import JSON
+
+/// An error the API answers with, rendered in Scaleway's standard JSON shapes.
+public struct APIError: Error, Sendable, Equatable {
+    enum Code: Sendable, Equatable {
+        case notFound(resource: String, id: String)
+        case invalidArguments([ArgumentError])
+        case conflict(resource: String, help: String)
+        case transientState(resource: String, id: String, state: String)
+        case deniedAuthentication(reason: String)
+        case permissionsDenied(resource: String, action: String)
+        case quotaExceeded(resource: String, quota: Int, current: Int)
+        case unavailable
+        case internalError
+    }
+
+    let code: Code
+
+    // MARK: - Constructors
+
+    /// The resource does not exist, or belongs to another organization (the two must look alike).
+    public static func notFound(_ resource: String, id: String) -> APIError {
+        APIError(code: .notFound(resource: resource, id: id))
+    }
+
+    /// One or more arguments are wrong.
+    public static func invalidArguments(_ details: [ArgumentError]) -> APIError {
+        APIError(code: .invalidArguments(details))
+    }
+
+    /// One argument is wrong.
+    public static func invalidArgument(_ name: String, _ reason: ArgumentError.Reason, _ help: String) -> APIError {
+        invalidArguments([ArgumentError(name, reason, help)])
+    }
+
+    /// The resource exists already (a name taken in the region).
+    public static func conflict(_ resource: String, help: String) -> APIError {
+        APIError(code: .conflict(resource: resource, help: help))
+    }
+
+    /// The resource is in a state (such as `deleting`) that forbids the change.
+    public static func transientState(_ resource: String, id: String, state: String) -> APIError {
+        APIError(code: .transientState(resource: resource, id: id, state: state))
+    }
+
+    /// The token is missing (`invalid_argument`), unknown or revoked (`not_found`), or expired (`expired`).
+    public static func deniedAuthentication(reason: String) -> APIError {
+        APIError(code: .deniedAuthentication(reason: reason))
+    }
+
+    /// The caller may not do `action` on `resource`.
+    public static func permissionsDenied(_ resource: String, action: String) -> APIError {
+        APIError(code: .permissionsDenied(resource: resource, action: action))
+    }
+
+    /// The organization holds as many `resource` as its quota allows.
+    public static func quotaExceeded(_ resource: String, quota: Int, current: Int) -> APIError {
+        APIError(code: .quotaExceeded(resource: resource, quota: quota, current: current))
+    }
+
+    /// The database is unreachable or overloaded; the client should retry.
+    public static let unavailable = APIError(code: .unavailable)
+
+    /// Something failed that the client cannot fix; the log has the details.
+    public static let internalError = APIError(code: .internalError)
+
+    // MARK: - Rendering
+
+    /// The HTTP status the error is answered with.
+    public var status: Int {
+        switch code {
+        case .notFound: 404
+        case .invalidArguments: 400
+        case .conflict, .transientState: 409
+        case .deniedAuthentication: 401
+        case .permissionsDenied, .quotaExceeded: 403
+        case .unavailable: 503
+        case .internalError: 500
+        }
+    }
+
+    /// The error as the client receives it.
+    public var response: Response {
+        var response = Response.json(status: status, capacity: 256) { json in
+            json.beginObject()
+            writeFields(to: &json)
+            json.endObject()
+        }
+        if case .unavailable = code { response.headers.append((name: "Retry-After", value: "1")) }
+        return response
+    }
+
+    private func writeFields(to json: inout JSONWriter) {
+        switch code {
+        case .notFound(let resource, let id):
+            json.field("message", "resource is not found")
+            json.field("resource", resource)
+            json.field("resource_id", id)
+            json.field("type", "not_found")
+        case .invalidArguments(let details):
+            json.field("message", "invalid argument(s)")
+            json.field("type", "invalid_arguments")
+            json.key("details")
+            json.beginArray()
+            for detail in details {
+                json.beginObject()
+                json.field("argument_name", detail.name)
+                json.field("reason", detail.reason.rawValue)
+                json.field("help_message", detail.help)
+                json.endObject()
+            }
+            json.endArray()
+        case .conflict(let resource, let help):
+            json.field("message", "resource already exists")
+            json.field("resource", resource)
+            json.field("type", "conflict")
+            json.field("help_message", help)
+        case .transientState(let resource, let id, let state):
+            json.field("message", "resource is in a transient state")
+            json.field("resource", resource)
+            json.field("resource_id", id)
+            json.field("current_state", state)
+            json.field("type", "transient_state")
+        case .deniedAuthentication(let reason):
+            json.field("message", "authentication is denied")
+            json.field("method", "api_key")
+            json.field("reason", reason)
+            json.field("type", "denied_authentication")
+        case .permissionsDenied(let resource, let action):
+            json.field("message", "insufficient permissions")
+            json.field("type", "permissions_denied")
+            json.key("details")
+            json.beginArray()
+            json.beginObject()
+            json.field("resource", resource)
+            json.field("action", action)
+            json.endObject()
+            json.endArray()
+        case .quotaExceeded(let resource, let quota, let current):
+            json.field("message", "quota(s) exceeded for this resource")
+            json.field("type", "quotas_exceeded")
+            json.key("details")
+            json.beginArray()
+            json.beginObject()
+            json.field("resource", resource)
+            json.field("quota", quota)
+            json.field("current", current)
+            json.endObject()
+            json.endArray()
+        case .unavailable:
+            json.field("message", "the service is temporarily unavailable, retry shortly")
+            json.field("type", "service_unavailable")
+        case .internalError:
+            json.field("message", "internal error")
+            json.field("type", "internal_error")
+        }
+    }
+}

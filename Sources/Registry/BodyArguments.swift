@@ -1,0 +1,71 @@
+import Foundation
+import JSON
+
+/// Reads typed fields of a JSON object body, collecting every problem so one answer lists them all.
+///
+/// An empty body reads as `{}`. Unknown fields are ignored, as the contract requires; `null`
+/// counts as absent, since SDKs send it for unset optional fields.
+struct BodyArguments {
+    private let object: JSONObject
+    private(set) var problems: [ArgumentError] = []
+
+    /// Parses `body`; malformed JSON, or JSON that is not an object, is an `invalid_arguments` error.
+    init(parsing body: [UInt8]) throws(APIError) {
+        if body.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
+            object = JSONObject()
+            return
+        }
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse(body)
+        } catch {
+            throw .invalidArgument("body", .format, "the body must be a JSON object: \(error.description)")
+        }
+        guard case .object(let object) = value else {
+            throw .invalidArgument("body", .format, "the body must be a JSON object, not \(value.typeName == "array" ? "an" : "a") \(value.typeName)")
+        }
+        self.object = object
+    }
+
+    /// A string field, or nil when absent or null.
+    mutating func string(_ name: String) -> String? {
+        switch object[name] {
+        case nil, .null?: return nil
+        case .string(let value)?: return value
+        case let other?:
+            problems.append(ArgumentError(name, .format, "must be a string, not a \(other.typeName)"))
+            return nil
+        }
+    }
+
+    /// A boolean field, or nil when absent or null.
+    mutating func bool(_ name: String) -> Bool? {
+        switch object[name] {
+        case nil, .null?: return nil
+        case .bool(let value)?: return value
+        case let other?:
+            problems.append(ArgumentError(name, .format, "must be a boolean (true or false), not a \(other.typeName)"))
+            return nil
+        }
+    }
+
+    /// A UUID given as a string, or nil when absent, null or empty.
+    mutating func uuid(_ name: String) -> UUID? {
+        guard let text = string(name), !text.isEmpty else { return nil }
+        guard let value = UUID(canonical: text) else {
+            problems.append(ArgumentError(name, .format, "must be a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"))
+            return nil
+        }
+        return value
+    }
+
+    /// Records a problem found by the caller's own checks.
+    mutating func add(_ problem: ArgumentError?) {
+        if let problem { problems.append(problem) }
+    }
+
+    /// Throws `invalid_arguments` listing every problem recorded, if any.
+    func throwIfInvalid() throws(APIError) {
+        if !problems.isEmpty { throw .invalidArguments(problems) }
+    }
+}

@@ -1,0 +1,13 @@
+import Foundation
+
+/// Who is calling: the organization an API key belongs to, and the project it is scoped to, if any.
+public struct Caller: Sendable, Equatable {
+    public let organizationID: UUID
+    /// Set for a project-scoped key: the caller sees and creates namespaces in this project only.
+    public let projectID: UUID?
+
+    public init(organizationID: UUID, projectID: UUID? = nil) {
+        self.organizationID = organizationID
+        self.projectID = projectID
+    }
+}

@@ -1,0 +1,156 @@
+import Foundation
+import HTTP
+import JSON
+import Log
+import Postgres
+
+/// The five namespace endpoints: parse and check the request, call the repository, render.
+public struct NamespaceAPI: Sendable {
+    static let collectionPath = "/registry/v1/regions/{region}/namespaces"
+    static let itemPath = "/registry/v1/regions/{region}/namespaces/{namespace_id}"
+
+    let repository: NamespaceRepository
+    let settings: RegistrySettings
+    /// The most namespaces one organization may hold, across regions.
+    let quota: Int
+
+    public init(repository: NamespaceRepository, settings: RegistrySettings, quota: Int) {
+        self.repository = repository
+        self.settings = settings
+        self.quota = quota
+    }
+
+    // MARK: - Endpoints
+
+    func list(_ request: Request, caller: Caller) throws -> Response {
+        let region = try settings.validRegion(request.pathParameter("region"))
+        var query = QueryArguments(request)
+        let page = query.integer("page", in: 1...PageRequest.maximumPage, default: 1)
+        let pageSize = query.integer("page_size", in: 1...PageRequest.maximumSize, default: PageRequest.defaultSize)
+        let order = query.choice("order_by", default: NamespaceOrder.default)
+        let organizationID = query.uuid("organization_id")
+        let projectID = query.uuid("project_id")
+        let name = query.string("name")
+        if !query.problems.isEmpty { throw APIError.invalidArguments(query.problems) }
+
+        if let organizationID, organizationID != caller.organizationID {
+            throw APIError.permissionsDenied("namespace", action: "read")
+        }
+        if let scoped = caller.projectID, let projectID, projectID != scoped {
+            throw APIError.permissionsDenied("namespace", action: "read")
+        }
+        let filter = NamespaceFilter(
+            region: region, organizationID: caller.organizationID, projectID: projectID ?? caller.projectID, name: name)
+        let result = try repository.list(filter: filter, page: PageRequest(page: page, size: pageSize), order: order)
+        return .json(capacity: 512 + result.namespaces.count * 512) { json in
+            json.beginObject()
+            json.key("namespaces")
+            json.beginArray()
+            for namespace in result.namespaces {
+                namespace.write(to: &json, endpointHost: settings.endpointHost(for: namespace.region))
+            }
+            json.endArray()
+            json.field("total_count", result.totalCount)
+            json.endObject()
+        }
+    }
+
+    func create(_ request: Request, caller: Caller) throws -> Response {
+        let region = try settings.validRegion(request.pathParameter("region"))
+        var body = try BodyArguments(parsing: request.body)
+        let name = body.string("name")
+        let description = body.string("description") ?? ""
+        let isPublic = body.bool("is_public") ?? false
+        let projectID = body.uuid("project_id")
+        let organizationID = body.uuid("organization_id")
+        if let name { body.add(NamespaceRules.nameProblem(name)) } else if body.problems.allSatisfy({ $0.name != "name" }) {
+            body.add(ArgumentError("name", .required, "a namespace needs a name"))
+        }
+        body.add(NamespaceRules.descriptionProblem(description))
+        if projectID != nil && organizationID != nil {
+            body.add(ArgumentError("project_id", .constraint, "give project_id or organization_id (deprecated), not both"))
+        }
+        try body.throwIfInvalid()
+
+        let project = try resolveProject(projectID: projectID, organizationID: organizationID, caller: caller)
+        let namespace = NewNamespace(
+            region: region, name: name!, description: description,
+            organizationID: caller.organizationID, projectID: project, isPublic: isPublic)
+        switch try repository.create(namespace, quota: quota) {
+        case .created(let created):
+            return render(created)
+        case .nameTaken:
+            throw APIError.conflict("namespace", help: "a namespace named \"\(namespace.name)\" already exists in \(region)")
+        case .quotaExceeded(let current):
+            throw APIError.quotaExceeded("namespaces", quota: quota, current: current)
+        }
+    }
+
+    func get(_ request: Request, caller: Caller) throws -> Response {
+        let (region, id) = try target(request)
+        guard let namespace = try repository.find(id: id, region: region, caller: caller) else {
+            throw APIError.notFound("namespace", id: id.lowercasedString)
+        }
+        return render(namespace)
+    }
+
+    func update(_ request: Request, caller: Caller) throws -> Response {
+        let (region, id) = try target(request)
+        var body = try BodyArguments(parsing: request.body)
+        let changes = NamespaceChanges(description: body.string("description"), isPublic: body.bool("is_public"))
+        if let description = changes.description { body.add(NamespaceRules.descriptionProblem(description)) }
+        try body.throwIfInvalid()
+        switch try repository.update(id: id, region: region, caller: caller, changes: changes) {
+        case .updated(let namespace):
+            return render(namespace)
+        case .notFound:
+            throw APIError.notFound("namespace", id: id.lowercasedString)
+        case .deleting(let namespace):
+            throw APIError.transientState("namespace", id: id.lowercasedString, state: namespace.status.rawValue)
+        }
+    }
+
+    func delete(_ request: Request, caller: Caller) throws -> Response {
+        let (region, id) = try target(request)
+        guard let namespace = try repository.markDeleting(id: id, region: region, caller: caller) else {
+            throw APIError.notFound("namespace", id: id.lowercasedString)
+        }
+        return render(namespace)
+    }
+
+    // MARK: - Private
+
+    /// The region and namespace id of an item path, both checked.
+    private func target(_ request: Request) throws -> (String, UUID) {
+        let region = try settings.validRegion(request.pathParameter("region"))
+        let text = request.pathParameter("namespace_id") ?? ""
+        guard let id = UUID(canonical: text) else {
+            throw APIError.invalidArgument(
+                "namespace_id", .format, "must be a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)")
+        }
+        return (region, id)
+    }
+
+    /// The project a new namespace goes to, as the contract resolves it.
+    ///
+    /// `project_id` given: that project. Only `organization_id` (deprecated) given: it must be the
+    /// caller's, and the project is the organization's default project, whose id is the
+    /// organization's. Neither: the caller's project. A project-scoped key can only create in
+    /// its own project.
+    private func resolveProject(projectID: UUID?, organizationID: UUID?, caller: Caller) throws -> UUID {
+        if let organizationID, organizationID != caller.organizationID {
+            throw APIError.permissionsDenied("namespace", action: "create")
+        }
+        let project = projectID ?? caller.projectID ?? caller.organizationID
+        if let scoped = caller.projectID, project != scoped {
+            throw APIError.permissionsDenied("namespace", action: "create")
+        }
+        return project
+    }
+
+    private func render(_ namespace: Namespace) -> Response {
+        .json(capacity: 640) { json in
+            namespace.write(to: &json, endpointHost: settings.endpointHost(for: namespace.region))
+        }
+    }
+}

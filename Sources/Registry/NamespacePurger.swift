@@ -1,0 +1,78 @@
+import Foundation
+import Log
+import Postgres
+
+/// The second phase of a delete: a background thread that removes namespaces marked `deleting`.
+///
+/// It wakes every `interval` (200 ms by default, so a deleted namespace is gone well within the
+/// contract's second) and purges in batches until none is left. Several service instances may
+/// run one each against the same database: the purge statement skips rows another has locked.
+public final class NamespacePurger: @unchecked Sendable {
+    private let repository: NamespaceRepository
+    private let interval: Duration
+    private let logger: Logger
+    private let condition = NSCondition()
+    private var isStopping = false
+    private var isRunning = false
+
+    /// `@unchecked Sendable`: `isStopping` and `isRunning` are guarded by `condition`.
+    public init(repository: NamespaceRepository, interval: Duration = .milliseconds(200), logger: Logger) {
+        self.repository = repository
+        self.interval = interval
+        self.logger = logger
+    }
+
+    /// Starts the background thread.
+    public func start() {
+        condition.lock()
+        isRunning = true
+        condition.unlock()
+        let thread = Thread { [self] in run() }
+        thread.name = "namespace-purger"
+        thread.start()
+    }
+
+    /// Stops the thread and waits for it to finish its current batch.
+    public func stop() {
+        condition.lock()
+        isStopping = true
+        condition.broadcast()
+        while isRunning { condition.wait() }
+        condition.unlock()
+    }
+
+    /// Purges everything marked `deleting` now; returns how many namespaces were removed.
+    @discardableResult
+    public func purgeNow() throws -> Int {
+        var total = 0
+        while true {
+            let purged = try repository.purgeDeleting(limit: 500)
+            total += purged
+            if purged < 500 { return total }
+        }
+    }
+
+    private func run() {
+        let seconds = Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18
+        condition.lock()
+        while !isStopping {
+            condition.unlock()
+            do {
+                let purged = try purgeNow()
+                if purged > 0 { logger.debug("purged deleted namespaces", ["count": .int(purged)]) }
+            } catch {
+                logger.warning("purging deleted namespaces failed; will retry", ["error": .string(Self.describe(error))])
+            }
+            condition.lock()
+            if !isStopping { _ = condition.wait(until: Date(timeIntervalSinceNow: seconds)) }
+        }
+        isRunning = false
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    private static func describe(_ error: Error) -> String {
+        if let error = error as? PostgresError { return error.detail }
+        return String(describing: error)
+    }
+}

@@ -1,0 +1,173 @@
+import Foundation
+import Postgres
+
+/// Namespaces in PostgreSQL: every statement the API runs on the `namespaces` table.
+///
+/// All statements are prepared once per connection and take their values as parameters.
+/// Methods that address one namespace take its region and, when the caller is scoped to an
+/// organization, that organization: a namespace of another organization is not found, exactly
+/// like one that does not exist.
+public struct NamespaceRepository: Sendable {
+    let pool: ConnectionPool
+
+    /// The columns every statement returns, in the order `Namespace.init(row:)` reads them.
+    static let columns = """
+        id, name, description, organization_id, project_id, status, status_message, \
+        is_public, size, image_count, created_at, updated_at, region
+        """
+
+    public init(pool: ConnectionPool) {
+        self.pool = pool
+    }
+
+    // MARK: - Reading
+
+    /// The namespace `id` in `region`, if it exists and `caller` may see it.
+    public func find(id: UUID, region: String, caller: Caller) throws -> Namespace? {
+        try pool.withConnection { connection in
+            try Self.find(id: id, region: region, caller: caller, on: connection)
+        }
+    }
+
+    static func find(id: UUID, region: String, caller: Caller, on connection: Connection) throws -> Namespace? {
+        let result = try connection.query(
+            "SELECT \(columns) FROM namespaces WHERE id = $1 AND region = $2 AND \(scope)",
+            [id, region, caller.organizationID, caller.projectID])
+        return try result.first.map { try Namespace(row: $0) }
+    }
+
+    /// The condition that keeps a caller to its organization, and to its project when its key is
+    /// scoped to one: parameters $3 (organization) and $4 (project or NULL).
+    static let scope = "organization_id = $3 AND ($4::uuid IS NULL OR project_id = $4)"
+
+    // MARK: - Writing
+
+    /// What `create` did.
+    public enum CreateOutcome: Sendable, Equatable {
+        case created(Namespace)
+        /// Another namespace of the region has the name.
+        case nameTaken
+        /// The organization already holds `current` namespaces, the quota or more.
+        case quotaExceeded(current: Int)
+    }
+
+    /// Inserts `namespace` unless its name is taken in the region or its organization is at `quota`.
+    ///
+    /// One statement, so one round trip: it locks the organization's row of `organization_usage`
+    /// (creating it if needed) and inserts only while the count is below the quota. Concurrent
+    /// creates of one organization queue on that row lock and each sees the count the previous
+    /// one committed, so the quota holds exactly; the count itself is kept by triggers on
+    /// `namespaces` (migration 0003).
+    public func create(_ namespace: NewNamespace, quota: Int) throws -> CreateOutcome {
+        try pool.withConnection { connection in
+            let result: QueryResult
+            do {
+                result = try connection.query(
+                    """
+                    WITH usage AS (
+                        INSERT INTO organization_usage AS u (organization_id) VALUES ($4)
+                        ON CONFLICT (organization_id) DO UPDATE SET namespace_count = u.namespace_count
+                        RETURNING namespace_count
+                    )
+                    INSERT INTO namespaces (region, name, description, organization_id, project_id, is_public)
+                    SELECT $1, $2, $3, $4, $5, $6 FROM usage WHERE usage.namespace_count < $7
+                    RETURNING \(Self.columns)
+                    """,
+                    [namespace.region, namespace.name, namespace.description,
+                     namespace.organizationID, namespace.projectID, namespace.isPublic, quota])
+            } catch let error as PostgresError where error.isUniqueViolation {
+                return .nameTaken
+            }
+            if let row = result.first { return .created(try Namespace(row: row)) }
+            let usage = try connection.query(
+                "SELECT namespace_count FROM organization_usage WHERE organization_id = $1", [namespace.organizationID])
+            return .quotaExceeded(current: Int(try usage.first?.int64(0) ?? 0))
+        }
+    }
+
+    /// What `update` found.
+    public enum UpdateOutcome: Sendable, Equatable {
+        case updated(Namespace)
+        case notFound
+        /// The namespace is being deleted and cannot change.
+        case deleting(Namespace)
+    }
+
+    /// Applies `changes` and bumps `updated_at`, unless the namespace is being deleted.
+    public func update(id: UUID, region: String, caller: Caller, changes: NamespaceChanges) throws -> UpdateOutcome {
+        try pool.withConnection { connection in
+            let result = try connection.query(
+                """
+                UPDATE namespaces
+                   SET description = COALESCE($5, description),
+                       is_public = COALESCE($6::boolean, is_public),
+                       updated_at = clock_timestamp()
+                 WHERE id = $1 AND region = $2 AND \(Self.scope) AND status <> 'deleting'
+                RETURNING \(Self.columns)
+                """,
+                [id, region, caller.organizationID, caller.projectID, changes.description, changes.isPublic])
+            if let row = result.first { return .updated(try Namespace(row: row)) }
+            guard let existing = try Self.find(id: id, region: region, caller: caller, on: connection) else {
+                return .notFound
+            }
+            return .deleting(existing)
+        }
+    }
+
+    /// Marks the namespace `deleting` (first phase of a delete) and returns it; nil when not found.
+    ///
+    /// Marking twice is harmless: a namespace already `deleting` keeps its `updated_at`, which is
+    /// when the purger may remove it.
+    public func markDeleting(id: UUID, region: String, caller: Caller) throws -> Namespace? {
+        try pool.withConnection { connection in
+            let result = try connection.query(
+                """
+                UPDATE namespaces
+                   SET status = 'deleting',
+                       updated_at = CASE WHEN status = 'deleting' THEN updated_at ELSE clock_timestamp() END
+                 WHERE id = $1 AND region = $2 AND \(Self.scope)
+                RETURNING \(Self.columns)
+                """,
+                [id, region, caller.organizationID, caller.projectID])
+            return try result.first.map { try Namespace(row: $0) }
+        }
+    }
+
+    /// Removes up to `limit` namespaces marked `deleting` (second phase of a delete); returns how many.
+    ///
+    /// `FOR UPDATE SKIP LOCKED` lets several service instances purge at once without waiting on,
+    /// or deleting twice, the same rows.
+    public func purgeDeleting(limit: Int = 500) throws -> Int {
+        try pool.withConnection { connection in
+            let result = try connection.query(
+                """
+                DELETE FROM namespaces WHERE id IN (
+                    SELECT id FROM namespaces WHERE status = 'deleting'
+                     ORDER BY updated_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+                """,
+                [limit])
+            return result.affectedRows
+        }
+    }
+}
+
+extension Namespace {
+    /// Reads the columns of `NamespaceRepository.columns`, the first at column `offset`.
+    init(row: Row, offset: Int = 0) throws {
+        let statusText = try row.string(offset + 5)
+        self.init(
+            id: try row.uuid(offset),
+            name: try row.string(offset + 1),
+            description: try row.string(offset + 2),
+            organizationID: try row.uuid(offset + 3),
+            projectID: try row.uuid(offset + 4),
+            status: Status(rawValue: statusText) ?? .unknown,
+            statusMessage: try row.string(offset + 6),
+            isPublic: try row.bool(offset + 7),
+            size: try row.int64(offset + 8),
+            imageCount: try row.int64(offset + 9),
+            createdAt: try row.timestamp(offset + 10),
+            updatedAt: try row.timestamp(offset + 11),
+            region: try row.string(offset + 12))
+    }
+}

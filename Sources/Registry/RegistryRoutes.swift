@@ -1,0 +1,58 @@
+import HTTP
+import Log
+import Postgres
+
+/// Puts the registry API on a `Router`: authentication first, then the endpoint, and every error
+/// turned into its JSON answer.
+public struct RegistryRoutes: Sendable {
+    let namespaces: NamespaceAPI
+    let authenticator: Authenticator
+    let logger: Logger
+
+    public init(namespaces: NamespaceAPI, authenticator: Authenticator, logger: Logger) {
+        self.namespaces = namespaces
+        self.authenticator = authenticator
+        self.logger = logger
+    }
+
+    /// Registers the five namespace endpoints.
+    public func register(on router: inout Router) {
+        router.add("GET", NamespaceAPI.collectionPath, authenticated(namespaces.list))
+        router.add("POST", NamespaceAPI.collectionPath, authenticated(namespaces.create))
+        router.add("GET", NamespaceAPI.itemPath, authenticated(namespaces.get))
+        router.add("PATCH", NamespaceAPI.itemPath, authenticated(namespaces.update))
+        router.add("DELETE", NamespaceAPI.itemPath, authenticated(namespaces.delete))
+    }
+
+    // MARK: - Private
+
+    private func authenticated(
+        _ endpoint: @escaping @Sendable (Request, Caller) throws -> Response
+    ) -> Router.Handler {
+        { [authenticator, logger] request in
+            Self.answer(request, logger: logger) {
+                let caller = try authenticator.authenticate(token: request.header("X-Auth-Token"))
+                return try endpoint(request, caller)
+            }
+        }
+    }
+
+    /// Runs `body`; turns what it throws into the client's answer, logging what the client must not see.
+    static func answer(_ request: Request, logger: Logger, _ body: () throws -> Response) -> Response {
+        do {
+            return try body()
+        } catch let error as APIError {
+            return error.response
+        } catch let error as PostgresError where error.isUnavailable {
+            logger.warning("database unavailable", ["request_id": .string(request.id), "error": .string(error.detail)])
+            return APIError.unavailable.response
+        } catch let error as PostgresError {
+            logger.error("database error", ["request_id": .string(request.id), "error": .string(error.detail),
+                                             "sqlstate": .string(error.sqlState ?? "")])
+            return APIError.internalError.response
+        } catch {
+            logger.error("internal error", ["request_id": .string(request.id), "error": .string(String(describing: error))])
+            return APIError.internalError.response
+        }
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import Log
+
+/// `registryd [serve | migrate [--status] | api-key ... | --help | --version]`.
+enum CommandLineInterface {
+    static let version = "0.1.0"
+
+    static func run(arguments: [String], environment: [String: String]) -> Int32 {
+        let command = arguments.first ?? "serve"
+        let rest = Array(arguments.dropFirst())
+        switch command {
+        case "-h", "--help", "help":
+            print(helpText)
+            return 0
+        case "--version", "version":
+            print("registryd \(version)")
+            return 0
+        case "serve":
+            return withConfiguration(environment) { ServeCommand.run($0) }
+        case "migrate":
+            guard rest.isEmpty || rest == ["--status"] else { return usageError("migrate takes no argument but --status") }
+            return withConfiguration(environment) { MigrateCommand.run($0, statusOnly: rest == ["--status"]) }
+        case "api-key":
+            return withConfiguration(environment) { APIKeyCommand.run(rest, configuration: $0) }
+        default:
+            return usageError("unknown command \"\(command)\"")
+        }
+    }
+
+    static func usageError(_ message: String) -> Int32 {
+        FileHandle.standardError.write(Data("registryd: \(message)\nRun registryd --help for usage.\n".utf8))
+        return 64
+    }
+
+    static func fail(_ message: String) -> Int32 {
+        FileHandle.standardError.write(Data("registryd: \(message)\n".utf8))
+        return 1
+    }
+
+    private static func withConfiguration(_ environment: [String: String], _ body: (Configuration) -> Int32) -> Int32 {
+        do {
+            return body(try Configuration.fromEnvironment(environment))
+        } catch {
+            return fail("configuration error: \(error.description)")
+        }
+    }
+
+    static var helpText: String {
+        let variables = Configuration.variables.map { variable in
+            let name = variable.name.padding(toLength: 26, withPad: " ", startingAt: 0)
+            let defaultText = variable.defaultValue.map { " (default: \($0))" } ?? ""
+            return "  \(name)\(variable.help)\(defaultText)"
+        }.joined(separator: "\n")
+        return """
+            registryd \(version): the Scaleway Container Registry namespace API on PostgreSQL.
+
+            Usage:
+              registryd [serve]              apply pending migrations, then serve HTTP until SIGTERM/SIGINT
+              registryd migrate              apply pending migrations and exit
+              registryd migrate --status     list migrations and whether each is applied; change nothing
+              registryd api-key create --organization-id ORG [--project-id PROJECT]
+                                       [--description TEXT] [--expires-in DURATION]
+                                             create an API key; prints the secret key, shown only this once
+                                             (DURATION: 90s, 30m, 12h, 7d, or combined: 1d12h)
+              registryd api-key list [--organization-id ORG]
+              registryd api-key revoke ACCESS_KEY
+              registryd --help | --version
+
+            Environment:
+            \(variables)
+            """
+    }
+}

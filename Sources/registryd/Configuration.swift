@@ -1,0 +1,96 @@
+import HTTP
+import Log
+
+/// Everything registryd reads from its environment, validated once at start-up.
+struct Configuration: Sendable {
+    var databaseURL: String
+    var listenAddress: String
+    var port: UInt16
+    var regions: [String]
+    var endpointTemplate: String
+    var poolSize: Int
+    var poolTimeoutMilliseconds: Int
+    var connectTimeoutSeconds: Int
+    var startupTimeoutSeconds: Int
+    var migrationsDirectory: String
+    var logLevel: Logger.Level
+    var connectionLimit: Int
+    var connectionTimeoutSeconds: Int
+    var threadModel: Server.Configuration.ThreadModel
+    var namespaceQuota: Int
+    var authCacheMilliseconds: Int
+    var purgeIntervalMilliseconds: Int
+    var shutdownGraceSeconds: Int
+
+    /// One documented variable: its name, default and meaning, for `--help` and the README.
+    struct Variable {
+        let name: String
+        let defaultValue: String?
+        let help: String
+    }
+
+    static let variables: [Variable] = [
+        Variable(name: "DATABASE_URL", defaultValue: nil, help: "PostgreSQL URL or libpq connection string (required)"),
+        Variable(name: "LISTEN_ADDRESS", defaultValue: "0.0.0.0", help: "numeric IPv4 or IPv6 address to listen on"),
+        Variable(name: "PORT", defaultValue: "8080", help: "TCP port to listen on"),
+        Variable(name: "REGIONS", defaultValue: "fr-par,nl-ams,pl-waw", help: "comma-separated regions served"),
+        Variable(name: "ENDPOINT_TEMPLATE", defaultValue: "rg.{region}.scw.cloud", help: "registry host of a region; {region} is replaced"),
+        Variable(name: "DB_POOL_SIZE", defaultValue: "10", help: "database connections at most (1-1000)"),
+        Variable(name: "DB_POOL_TIMEOUT_MS", defaultValue: "2000", help: "wait for a free connection before answering 503"),
+        Variable(name: "DB_CONNECT_TIMEOUT_S", defaultValue: "5", help: "time allowed to open one database connection"),
+        Variable(name: "DB_STARTUP_TIMEOUT_S", defaultValue: "60", help: "at start-up, how long to wait for the database to answer"),
+        Variable(name: "MIGRATIONS_DIR", defaultValue: "migrations", help: "directory of the NNNN_name.sql migration files"),
+        Variable(name: "LOG_LEVEL", defaultValue: "info", help: "debug, info, warning or error (info logs every request)"),
+        Variable(name: "HTTP_CONNECTION_LIMIT", defaultValue: "1024", help: "open HTTP connections at most"),
+        Variable(name: "HTTP_CONNECTION_TIMEOUT_S", defaultValue: "30", help: "idle seconds before a connection is closed"),
+        Variable(name: "HTTP_THREAD_MODEL", defaultValue: "per-connection", help: "per-connection, or pool:N for N epoll worker threads"),
+        Variable(name: "NAMESPACE_QUOTA", defaultValue: "100000", help: "namespaces one organization may hold, all regions together"),
+        Variable(name: "AUTH_CACHE_TTL_MS", defaultValue: "10000", help: "how long an accepted API key is trusted without a lookup"),
+        Variable(name: "PURGE_INTERVAL_MS", defaultValue: "200", help: "how often namespaces marked deleting are removed"),
+        Variable(name: "SHUTDOWN_GRACE_S", defaultValue: "10", help: "on SIGTERM, how long requests in flight may finish"),
+    ]
+
+    /// Reads and checks every variable; the error names the first bad one.
+    static func fromEnvironment(_ environment: [String: String]) throws(ConfigurationError) -> Configuration {
+        let reader = EnvironmentReader(environment: environment)
+        guard let databaseURL = reader.value("DATABASE_URL") else {
+            throw ConfigurationError(variable: "DATABASE_URL", problem: "is required (for example postgresql://registryd@localhost/registryd)")
+        }
+        let regions = try reader.regions("REGIONS")
+        let template = try reader.string("ENDPOINT_TEMPLATE")
+        guard !template.isEmpty, !template.contains("/"), !template.contains(" ") else {
+            throw ConfigurationError(variable: "ENDPOINT_TEMPLATE", problem: "must be a host name such as rg.{region}.scw.cloud")
+        }
+        let logLevelName = try reader.string("LOG_LEVEL")
+        guard let logLevel = Logger.Level(name: logLevelName) else {
+            throw ConfigurationError(variable: "LOG_LEVEL", problem: "must be debug, info, warning or error, not \(logLevelName)")
+        }
+        return Configuration(
+            databaseURL: databaseURL,
+            listenAddress: try reader.string("LISTEN_ADDRESS"),
+            port: UInt16(try reader.integer("PORT", in: 0...65535)),
+            regions: regions,
+            endpointTemplate: template,
+            poolSize: try reader.integer("DB_POOL_SIZE", in: 1...1000),
+            poolTimeoutMilliseconds: try reader.integer("DB_POOL_TIMEOUT_MS", in: 1...600_000),
+            connectTimeoutSeconds: try reader.integer("DB_CONNECT_TIMEOUT_S", in: 1...600),
+            startupTimeoutSeconds: try reader.integer("DB_STARTUP_TIMEOUT_S", in: 0...3600),
+            migrationsDirectory: try reader.string("MIGRATIONS_DIR"),
+            logLevel: logLevel,
+            connectionLimit: try reader.integer("HTTP_CONNECTION_LIMIT", in: 1...1_000_000),
+            connectionTimeoutSeconds: try reader.integer("HTTP_CONNECTION_TIMEOUT_S", in: 1...86_400),
+            threadModel: try reader.threadModel("HTTP_THREAD_MODEL"),
+            namespaceQuota: try reader.integer("NAMESPACE_QUOTA", in: 0...Int(Int32.max)),
+            authCacheMilliseconds: try reader.integer("AUTH_CACHE_TTL_MS", in: 0...3_600_000),
+            purgeIntervalMilliseconds: try reader.integer("PURGE_INTERVAL_MS", in: 10...60_000),
+            shutdownGraceSeconds: try reader.integer("SHUTDOWN_GRACE_S", in: 0...3600))
+    }
+}
+
+/// A bad environment variable: which one, and what is wrong with it.
+struct ConfigurationError: Error, CustomStringConvertible {
+    let variable: String
+    let problem: String
+
+    var description: String { "\(variable) \(problem)" }
+}

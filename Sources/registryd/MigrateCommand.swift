@@ -1,0 +1,33 @@
+import Foundation
+import JSON
+import Log
+import Postgres
+
+/// `registryd migrate [--status]`: apply pending migrations, or list their state.
+enum MigrateCommand {
+    static func run(_ configuration: Configuration, statusOnly: Bool) -> Int32 {
+        let logger = Logger(label: "registryd", level: configuration.logLevel)
+        let pool = Database.pool(configuration, logger: logger)
+        defer { pool.close() }
+        do {
+            let migrator = try Database.migrator(configuration, logger: logger)
+            if statusOnly {
+                let statuses = try migrator.status(on: pool)
+                for status in statuses {
+                    let applied = status.appliedAt.map { RFC3339.format(microsecondsSinceEpoch: $0) } ?? "-"
+                    print("\(String(format: "%04d", status.version))  \(status.state.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0))  \(applied)  \(status.name)")
+                }
+                let current = statuses.allSatisfy { $0.state == .applied }
+                print(current ? "schema is current" : "schema is NOT current")
+                return current ? 0 : 3
+            }
+            try Database.waitUntilReachable(pool, timeout: .seconds(configuration.startupTimeoutSeconds), logger: logger)
+            let applied = try migrator.migrate(on: pool)
+            print(applied.isEmpty ? "nothing to apply; schema is current"
+                                  : "applied: " + applied.map { "\($0.version) \($0.name)" }.joined(separator: ", "))
+            return 0
+        } catch {
+            return CommandLineInterface.fail(Database.describe(error))
+        }
+    }
+}
