@@ -1,0 +1,86 @@
+import Foundation
+import Log
+import Postgres
+
+/// The PostgreSQL cluster the tests use, and fresh databases in it.
+///
+/// `make test` starts a throwaway cluster and passes its URL in `REGISTRYD_TEST_DATABASE_URL`.
+/// When that is unset (a bare `swift test`), the first test to need a database starts one with
+/// `scripts/pg-cluster.sh` under a temporary directory and stops it when the test process exits.
+public enum TestPostgres {
+    /// The repository's root directory.
+    public static let repositoryRoot: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// The migrations of the repository.
+    public static var migrationsDirectory: String { repositoryRoot.appendingPathComponent("migrations").path }
+
+    /// A URL with administrative rights on the test cluster.
+    public static let adminURL: String = {
+        if let url = ProcessInfo.processInfo.environment["REGISTRYD_TEST_DATABASE_URL"], !url.isEmpty { return url }
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("registryd-test-\(getpid())").path
+        let url = try! runScript(["start", directory, "--throwaway"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        ownedClusterDirectory = directory
+        atexit {
+            if let directory = TestPostgres.ownedClusterDirectory { _ = try? TestPostgres.runScript(["stop", directory]) }
+        }
+        return url
+    }()
+
+    nonisolated(unsafe) static var ownedClusterDirectory: String?
+
+    /// Creates an empty database and returns its URL.
+    public static func createDatabase() throws -> String {
+        let name = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        let admin = try Connection(connectionString: adminURL)
+        try admin.execute("CREATE DATABASE \(name)")
+        return url(of: adminURL, database: name)
+    }
+
+    /// `url` with its database replaced by `database`.
+    static func url(of url: String, database: String) -> String {
+        guard var components = URLComponents(string: url) else { return url }
+        components.path = "/" + database
+        return components.string ?? url
+    }
+
+    /// Runs `scripts/pg-cluster.sh` with `arguments` and returns what it printed.
+    public static func runScript(_ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = [repositoryRoot.appendingPathComponent("scripts/pg-cluster.sh").path] + arguments
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw TestFailure("pg-cluster.sh \(arguments.joined(separator: " ")) exited \(process.terminationStatus)")
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+/// A fresh, migrated database and a pool on it.
+public struct TestDatabase: Sendable {
+    public let url: String
+    public let pool: ConnectionPool
+
+    /// Creates a database; applies the repository's migrations unless `migrated` is false.
+    public init(migrated: Bool = true, poolSize: Int = 10, acquireTimeout: Duration = .seconds(5)) throws {
+        url = try TestPostgres.createDatabase()
+        pool = ConnectionPool(
+            configuration: .init(connectionString: url, size: poolSize, acquireTimeout: acquireTimeout),
+            logger: Logger(label: "test", level: .error))
+        if migrated {
+            let migrations = try Migration.load(from: TestPostgres.migrationsDirectory)
+            try Migrator(migrations: migrations, logger: Logger(label: "test", level: .error)).migrate(on: pool)
+        }
+    }
+}
+
+/// A failure of the test harness itself.
+public struct TestFailure: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

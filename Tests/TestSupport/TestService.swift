@@ -1,0 +1,71 @@
+import Foundation
+import HTTP
+import Log
+import Postgres
+import Registry
+
+/// The registry API served in-process over a real socket, on a fresh database.
+public final class TestService: Sendable {
+    public let database: TestDatabase
+    public let server: Server
+    public let purger: NamespacePurger
+    public let logs: LogSink
+    public let baseURL: String
+
+    /// Starts a service; `quota` and the other settings default to the production defaults.
+    public init(
+        regions: [String] = ["fr-par", "nl-ams", "pl-waw"],
+        quota: Int = 100_000,
+        authCacheLifetime: Duration = .seconds(10),
+        poolSize: Int = 10,
+        poolTimeout: Duration = .seconds(5)
+    ) throws {
+        database = try TestDatabase(poolSize: poolSize, acquireTimeout: poolTimeout)
+        logs = LogSink.memory()
+        let logger = Logger(label: "test", level: .info, sink: logs)
+        let repository = NamespaceRepository(pool: database.pool)
+        let routes = RegistryRoutes(
+            namespaces: NamespaceAPI(
+                repository: repository,
+                settings: RegistrySettings(regions: regions, endpointTemplate: "rg.{region}.scw.cloud"),
+                quota: quota),
+            authenticator: Authenticator(repository: APIKeyRepository(pool: database.pool), cacheLifetime: authCacheLifetime),
+            logger: logger)
+        var router = Router()
+        routes.register(on: &router)
+        server = Server(configuration: .init(host: "127.0.0.1", port: 0), router: router, logger: logger)
+        try server.start()
+        purger = NamespacePurger(repository: repository, interval: .milliseconds(50), logger: logger)
+        purger.start()
+        baseURL = "http://127.0.0.1:\(server.port)"
+    }
+
+    deinit {
+        server.shutdown(gracePeriod: .seconds(1))
+        purger.stop()
+        database.pool.close()
+    }
+
+    /// Creates an API key and returns a client that sends its secret.
+    public func client(organization: UUID = UUID(), project: UUID? = nil, expiresIn: Duration? = nil) throws -> TestClient {
+        let key = try APIKeyRepository(pool: database.pool).create(
+            organizationID: organization, projectID: project, description: "test", expiresIn: expiresIn)
+        return TestClient(baseURL: baseURL, token: key.secretKey)
+    }
+
+    /// Creates an API key and returns it with its secret.
+    public func createKey(organization: UUID, project: UUID? = nil, expiresIn: Duration? = nil) throws -> CreatedAPIKey {
+        try APIKeyRepository(pool: database.pool).create(
+            organizationID: organization, projectID: project, description: "test", expiresIn: expiresIn)
+    }
+}
+
+/// Polls `condition` until it holds or `timeout` passes; returns whether it held.
+public func eventually(timeout: Duration = .seconds(5), _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let deadline = ContinuousClock.now.advanced(by: timeout)
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(20))
+    }
+    return try await condition()
+}

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# A private PostgreSQL cluster in a directory, for `make run`, `make test` and the benchmarks.
+#
+#   scripts/pg-cluster.sh start DIR [--throwaway]   initialise DIR on first use, start, print the URL
+#   scripts/pg-cluster.sh stop DIR                  stop it (no error when it is not running)
+#   scripts/pg-cluster.sh url DIR                   print the URL of a running cluster
+#
+# The server listens only on a Unix socket inside DIR (or under /tmp when DIR's path is too long
+# for a socket), so it never collides with another server's port. PostgreSQL refuses to run as
+# root: when invoked as root, the cluster belongs to the `postgres` user and runs as it.
+# --throwaway turns off fsync and friends: fast, and fine for data that tests throw away.
+set -euo pipefail
+
+command=${1:?usage: pg-cluster.sh start|stop|url DIR}
+dir=${2:?usage: pg-cluster.sh start|stop|url DIR}
+throwaway=${3:-}
+
+bindir=""
+for candidate in "$(pg_config --bindir 2>/dev/null || true)" $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+    if [ -n "$candidate" ] && [ -x "$candidate/pg_ctl" ] && [ -x "$candidate/initdb" ]; then bindir=$candidate; break; fi
+done
+if [ -z "$bindir" ]; then
+    echo "pg-cluster: PostgreSQL server binaries not found (apt-get install postgresql)" >&2
+    exit 1
+fi
+
+mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)
+data="$dir/data"
+socket_dir="$dir"
+if [ ${#socket_dir} -gt 90 ]; then
+    socket_dir="/tmp/registryd-pg-$(echo -n "$dir" | sha256sum | cut -c1-12)"
+fi
+
+as_owner() {
+    if [ "$(id -u)" = 0 ]; then
+        runuser -u postgres -- "$@"
+    else
+        "$@"
+    fi
+}
+
+url() {
+    echo "postgresql://postgres@/postgres?host=$socket_dir"
+}
+
+case "$command" in
+start)
+    mkdir -p "$socket_dir"
+    if [ "$(id -u)" = 0 ]; then
+        chown postgres "$dir" "$socket_dir"
+        if ! runuser -u postgres -- test -w "$dir"; then
+            echo "pg-cluster: the postgres user cannot write $dir (a parent directory is private); set DATABASE_URL instead" >&2
+            exit 1
+        fi
+    fi
+    if [ ! -f "$data/PG_VERSION" ]; then
+        as_owner "$bindir/initdb" -D "$data" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
+            || as_owner "$bindir/initdb" -D "$data" -U postgres --auth=trust --encoding=UTF8 --locale=C >"$dir/initdb.log" 2>&1 \
+            || { cat "$dir/initdb.log" >&2; exit 1; }
+    fi
+    options="-c listen_addresses='' -c unix_socket_directories='$socket_dir' -c max_connections=300"
+    if [ "$throwaway" = "--throwaway" ]; then
+        options="$options -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    fi
+    if ! as_owner "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+        as_owner "$bindir/pg_ctl" -D "$data" -l "$dir/server.log" -o "$options" -w -t 60 start >/dev/null \
+            || { tail -n 20 "$dir/server.log" >&2; exit 1; }
+    fi
+    url
+    ;;
+stop)
+    if [ -f "$data/PG_VERSION" ] && as_owner "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+        as_owner "$bindir/pg_ctl" -D "$data" -m fast -w stop >/dev/null
+    fi
+    ;;
+url)
+    url
+    ;;
+*)
+    echo "usage: pg-cluster.sh start|stop|url DIR" >&2
+    exit 64
+    ;;
+esac
