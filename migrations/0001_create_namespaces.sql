@@ -33,12 +33,14 @@ CREATE UNIQUE INDEX namespaces_region_name_key ON namespaces (region, name);
 
 -- One index per listing order, each led by the organization and region every listing filters on,
 -- and ending in id, the tie-breaker: each order_by is an index scan, never a sort of the table.
+-- project_id is included so that a project filter is checked in the index too: a page is found
+-- by an index-only scan, and only its rows are read from the table.
 -- The (organization_id, region, id) index also serves order_by=region and total_count.
-CREATE INDEX namespaces_listing_created_at  ON namespaces (organization_id, region, created_at, id);
-CREATE INDEX namespaces_listing_name        ON namespaces (organization_id, region, name, id);
-CREATE INDEX namespaces_listing_description ON namespaces (organization_id, region, description, id);
-CREATE INDEX namespaces_listing_status      ON namespaces (organization_id, region, status, id);
-CREATE INDEX namespaces_listing_id          ON namespaces (organization_id, region, id);
+CREATE INDEX namespaces_listing_created_at  ON namespaces (organization_id, region, created_at, id) INCLUDE (project_id);
+CREATE INDEX namespaces_listing_name        ON namespaces (organization_id, region, name, id) INCLUDE (project_id);
+CREATE INDEX namespaces_listing_description ON namespaces (organization_id, region, description, id) INCLUDE (project_id);
+CREATE INDEX namespaces_listing_status      ON namespaces (organization_id, region, status, id) INCLUDE (project_id);
+CREATE INDEX namespaces_listing_id          ON namespaces (organization_id, region, id) INCLUDE (project_id);
 
 -- The purger's work queue: namespaces marked for deletion, oldest first.
 CREATE INDEX namespaces_deleting ON namespaces (updated_at) WHERE status = 'deleting';

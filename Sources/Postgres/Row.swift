@@ -12,9 +12,9 @@ public struct Row {
 
     // MARK: - Values
 
-    /// A `text`, `varchar` or `name` column.
+    /// A `text`, `varchar`, `name` or `json` column.
     public func string(_ column: Int) throws(PostgresError) -> String {
-        let bytes = try value(column, types: [Self.textOID, Self.varcharOID, Self.nameOID])
+        let bytes = try value(column, types: [Self.textOID, Self.varcharOID, Self.nameOID, Self.jsonOID])
         return String(decoding: bytes, as: UTF8.self)
     }
 
@@ -77,6 +77,7 @@ public struct Row {
     private static let int2OID: Oid = 21
     private static let int4OID: Oid = 23
     private static let textOID: Oid = 25
+    private static let jsonOID: Oid = 114
     private static let varcharOID: Oid = 1043
     private static let timestampOID: Oid = 1114
     private static let timestamptzOID: Oid = 1184

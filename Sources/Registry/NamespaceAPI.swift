@@ -63,7 +63,9 @@ public struct NamespaceAPI: Sendable {
         let isPublic = body.bool("is_public") ?? false
         let projectID = body.uuid("project_id")
         let organizationID = body.uuid("organization_id")
-        if let name { body.add(NamespaceRules.nameProblem(name)) } else if body.problems.allSatisfy({ $0.name != "name" }) {
+        if let name, !name.isEmpty {
+            body.add(NamespaceRules.nameProblem(name))
+        } else if body.problems.allSatisfy({ $0.name != "name" }) {
             body.add(ArgumentError("name", .required, "a namespace needs a name"))
         }
         body.add(NamespaceRules.descriptionProblem(description))

@@ -5,9 +5,11 @@ extension NamespaceRepository {
     ///
     /// One statement does both, so the page and `total_count` come from one snapshot: the count
     /// is an uncorrelated sub-query, and the page is left-joined to it so that a page past the
-    /// end still returns the count (with no namespace). The SQL text differs per order and per
-    /// set of filters present, so each combination is its own prepared statement with a plan
-    /// that uses the index of its order.
+    /// end still returns the count (with no namespace). The page is a "deferred join": the ids of
+    /// the page are found in the order's index alone (an index-only scan that skips `OFFSET` rows
+    /// without reading the table), then only those rows are read. The SQL text differs per order
+    /// and per set of filters present, so each combination is its own prepared statement with a
+    /// plan that uses the index of its order.
     public func list(filter: NamespaceFilter, page: PageRequest, order: NamespaceOrder) throws -> NamespacePage {
         let (sql, parameters) = Self.listingStatement(filter: filter, page: page, order: order)
         return try pool.withConnection { connection in
@@ -22,6 +24,9 @@ extension NamespaceRepository {
             return NamespacePage(namespaces: namespaces, totalCount: totalCount)
         }
     }
+
+    /// `columns`, each qualified by the alias `n`.
+    static let qualifiedColumns = columns.split(separator: ", ").map { "n." + $0 }.joined(separator: ", ")
 
     static func listingStatement(
         filter: NamespaceFilter, page: PageRequest, order: NamespaceOrder
@@ -49,8 +54,10 @@ extension NamespaceRepository {
             SELECT total.count, page.* FROM
               (SELECT count(*) AS count FROM namespaces WHERE \(whereClause)) AS total
               LEFT JOIN (
-                SELECT \(columns) FROM namespaces n WHERE \(whereClause)
-                 ORDER BY \(order.orderBy("n")) LIMIT \(limit) OFFSET \(offset)
+                SELECT \(qualifiedColumns) FROM (
+                  SELECT id FROM namespaces WHERE \(whereClause)
+                   ORDER BY \(order.orderBy("namespaces")) LIMIT \(limit) OFFSET \(offset)
+                ) AS keys JOIN namespaces n ON n.id = keys.id
               ) AS page ON true
              ORDER BY \(order.orderBy("page"))
             """
