@@ -1,0 +1,54 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// What concurrent clients see: one winner per name, an exact quota.
+@Suite struct NamespaceConcurrencyTests {
+    let path = "/registry/v1/regions/fr-par/namespaces"
+
+    @Test func fiftyConcurrentCreatesOfOneNameGiveOneSuccessAndFortyNineConflicts() async throws {
+        let service = try TestService()
+        let client = try service.client()
+        let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<50 {
+                group.addTask { try await client.post(path, ["name": "contended-name"]).status }
+            }
+            return try await group.reduce(into: [Int]()) { $0.append($1) }
+        }
+        #expect(statuses.filter { $0 == 200 }.count == 1)
+        #expect(statuses.filter { $0 == 409 }.count == 49)
+        #expect(try await client.get("\(path)?name=contended-name").json["total_count"] as? Int == 1)
+    }
+
+    @Test func quotaHoldsUnderConcurrentCreates() async throws {
+        let service = try TestService(quota: 5)
+        let organization = UUID()
+        let client = try service.client(organization: organization)
+        let responses = try await withThrowingTaskGroup(of: TestResponse.self) { group in
+            for index in 0..<20 {
+                group.addTask { try await client.post(path, ["name": "quota-\(index)-ns"]) }
+            }
+            return try await group.reduce(into: [TestResponse]()) { $0.append($1) }
+        }
+        #expect(responses.filter { $0.status == 200 }.count == 5)
+        let refused = responses.filter { $0.status == 403 }
+        #expect(refused.count == 15)
+        let body = try #require(refused.first?.json)
+        #expect(body["type"] as? String == "quotas_exceeded")
+        #expect(body["message"] as? String == "quota(s) exceeded for this resource")
+        let detail = (body["details"] as? [[String: Any]])?.first
+        #expect(detail?["resource"] as? String == "namespaces")
+        #expect(detail?["quota"] as? Int == 5)
+        #expect(detail?["current"] as? Int == 5)
+
+        // The quota counts every region, and frees up once a namespace is purged.
+        #expect(try await client.post("/registry/v1/regions/nl-ams/namespaces", ["name": "quota-other-region"]).status == 403)
+        let first = try #require((try await client.get(path).json["namespaces"] as? [[String: Any]])?.first?["id"] as? String)
+        #expect(try await client.delete("\(path)/\(first)").status == 200)
+        let freed = try await eventually { try await client.post(path, ["name": "quota-after-delete"]).status == 200 }
+        #expect(freed)
+
+        // Another organization has its own quota.
+        #expect(try await service.client().post(path, ["name": "other-organization"]).status == 200)
+    }
+}
