@@ -1,0 +1,81 @@
+import Foundation
+import Log
+import Postgres
+import Testing
+import TestSupport
+
+@Suite struct ConnectionPoolTests {
+    let database: TestDatabase
+
+    init() throws {
+        database = try TestDatabase(migrated: false)
+    }
+
+    private func pool(size: Int, timeout: Duration = .seconds(5)) -> ConnectionPool {
+        ConnectionPool(configuration: .init(connectionString: database.url, size: size, acquireTimeout: timeout),
+                       logger: Logger(label: "test", level: .error))
+    }
+
+    @Test func neverOpensMoreThanItsSize() async throws {
+        let pool = pool(size: 3)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<12 {
+                group.addTask { try pool.withConnection { try $0.execute("SELECT pg_sleep(0.02)") } }
+            }
+            try await group.waitForAll()
+        }
+        let statistics = pool.statistics
+        #expect(statistics.open <= 3)
+        #expect(statistics.inUse == 0)
+        let backends: Int64 = try pool.withConnection { connection in
+            try connection.query("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'registryd' AND datname = current_database()")[0].int64(0)
+        }
+        #expect(backends <= 3)
+    }
+
+    @Test func waitingIsBoundedByTheAcquireTimeout() throws {
+        let pool = pool(size: 1, timeout: .milliseconds(100))
+        let started = ContinuousClock.now
+        try pool.withConnection { _ in
+            do {
+                try pool.withConnection { _ in Issue.record("a second connection was lent from a pool of one") }
+            } catch let error as PostgresError {
+                #expect(error.isUnavailable)
+                #expect(error.description == "timed out waiting for a database connection")
+            }
+        }
+        #expect(ContinuousClock.now - started < .seconds(5))
+    }
+
+    @Test func brokenConnectionsAreReplaced() throws {
+        let pool = pool(size: 2)
+        let firstBackend: Int64 = try pool.withConnection { try $0.query("SELECT pg_backend_pid()::bigint")[0].int64(0) }
+        let admin = try Connection(connectionString: database.url)
+        try admin.query("SELECT pg_terminate_backend($1::int)", [Int(firstBackend)])
+        // The next use of the dead connection fails as unavailable; the one after gets a new backend.
+        let failed = (try? pool.withConnection { try $0.query("SELECT 1") }) == nil
+        #expect(failed)
+        let secondBackend: Int64 = try pool.withConnection { try $0.query("SELECT pg_backend_pid()::bigint")[0].int64(0) }
+        #expect(secondBackend != firstBackend)
+    }
+
+    @Test func connectionLeftInsideATransactionIsNotReused() throws {
+        let pool = pool(size: 1)
+        let leaked: Int64 = try pool.withConnection { connection in
+            try connection.execute("BEGIN")
+            return try connection.query("SELECT pg_backend_pid()::bigint")[0].int64(0)
+        }
+        let next: Int64 = try pool.withConnection { connection in
+            #expect(connection.isReusable)
+            return try connection.query("SELECT pg_backend_pid()::bigint")[0].int64(0)
+        }
+        #expect(next != leaked)
+    }
+
+    @Test func closedPoolRefusesLoans() throws {
+        let pool = pool(size: 1)
+        try pool.withConnection { try $0.execute("SELECT 1") }
+        pool.close()
+        #expect(throws: PostgresError.self) { try pool.withConnection { _ in } }
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import Log
+import Postgres
+import Testing
+import TestSupport
+
+@Suite struct MigratorTests {
+    let database: TestDatabase
+    let logger = Logger(label: "test", level: .error)
+
+    init() throws {
+        database = try TestDatabase(migrated: false)
+    }
+
+    private func migrations() throws -> [Migration] {
+        try Migration.load(from: TestPostgres.migrationsDirectory)
+    }
+
+    @Test func repositoryMigrationsAreNumberedAndLoad() throws {
+        let loaded = try migrations()
+        #expect(!loaded.isEmpty)
+        #expect(loaded.map(\.version) == Array(1...loaded.count))
+    }
+
+    @Test func appliesOnceAndRecordsChecksums() throws {
+        let migrator = Migrator(migrations: try migrations(), logger: logger)
+        #expect(try migrator.migrate(on: database.pool).count == migrator.migrations.count)
+        #expect(try migrator.migrate(on: database.pool).isEmpty)
+        let statuses = try migrator.status(on: database.pool)
+        #expect(statuses.allSatisfy { $0.state == .applied && $0.appliedAt != nil })
+        #expect(try migrator.isCurrent(on: database.pool))
+    }
+
+    @Test func statusOfAnEmptyDatabaseIsAllPending() throws {
+        let migrator = Migrator(migrations: try migrations(), logger: logger)
+        #expect(try migrator.status(on: database.pool).allSatisfy { $0.state == .pending })
+    }
+
+    @Test func editedAppliedMigrationStopsStartUp() throws {
+        let original = [Migration(version: 1, name: "first", sql: "CREATE TABLE first (id int)")]
+        try Migrator(migrations: original, logger: logger).migrate(on: database.pool)
+        let edited = [Migration(version: 1, name: "first", sql: "CREATE TABLE first (id bigint)")]
+        do {
+            try Migrator(migrations: edited, logger: logger).migrate(on: database.pool)
+            Issue.record("an edited migration was accepted")
+        } catch let error as MigrationError {
+            #expect(error.isChecksumMismatch)
+            #expect(error.description.contains("edited after it was applied"))
+        }
+        #expect(try Migrator(migrations: edited, logger: logger).status(on: database.pool).first?.state == .changed)
+    }
+
+    @Test func databaseNewerThanTheCodeStopsStartUp() throws {
+        let newer = [Migration(version: 1, name: "first", sql: "SELECT 1"), Migration(version: 2, name: "second", sql: "SELECT 2")]
+        try Migrator(migrations: newer, logger: logger).migrate(on: database.pool)
+        do {
+            try Migrator(migrations: Array(newer.prefix(1)), logger: logger).migrate(on: database.pool)
+            Issue.record("an older build migrated a newer database")
+        } catch let error as MigrationError {
+            #expect(error.isDatabaseNewer)
+            #expect(error.description.contains("run a newer registryd"))
+        }
+    }
+
+    @Test func failedMigrationRollsBackEverything() throws {
+        let broken = [
+            Migration(version: 1, name: "good", sql: "CREATE TABLE good (id int)"),
+            Migration(version: 2, name: "bad", sql: "CREATE TABLE bad (id int); SELECT no_such_function()"),
+        ]
+        #expect(throws: MigrationError.self) { try Migrator(migrations: broken, logger: logger).migrate(on: database.pool) }
+        let exists: Bool = try database.pool.withConnection { try $0.query("SELECT to_regclass('good') IS NOT NULL")[0].bool(0) }
+        #expect(!exists)
+    }
+
+    @Test func concurrentMigratorsApplyOnce() async throws {
+        let url = database.url
+        let all = try migrations()
+        let results = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<4 {
+                group.addTask {
+                    let pool = ConnectionPool(configuration: .init(connectionString: url, size: 1), logger: Logger(label: "test", level: .error))
+                    defer { pool.close() }
+                    return try Migrator(migrations: all, logger: Logger(label: "test", level: .error)).migrate(on: pool).count
+                }
+            }
+            return try await group.reduce(into: [Int]()) { $0.append($1) }
+        }
+        #expect(results.sorted() == [0, 0, 0, all.count])
+        let recorded: Int64 = try database.pool.withConnection {
+            try $0.query("SELECT count(*) FROM registryd_schema_migrations")[0].int64(0)
+        }
+        #expect(recorded == Int64(all.count))
+    }
+
+    @Test func badFileNamesAreRefused() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("migrations-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try "SELECT 1".write(to: directory.appendingPathComponent("0001_ok.sql"), atomically: true, encoding: .utf8)
+        try "notes".write(to: directory.appendingPathComponent("README.md"), atomically: true, encoding: .utf8)
+        #expect(try Migration.load(from: directory.path).count == 1)
+        try "SELECT 2".write(to: directory.appendingPathComponent("2-missing-underscore.sql"), atomically: true, encoding: .utf8)
+        #expect(throws: MigrationError.self) { try Migration.load(from: directory.path) }
+    }
+}
