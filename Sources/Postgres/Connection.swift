@@ -30,6 +30,8 @@ public final class Connection {
             PQfinish(connection)
             throw .connectionFailed(message)
         }
+        // Server notices ("relation already exists, skipping") would go to stderr unstructured.
+        PQsetNoticeProcessor(connection, { _, _ in }, nil)
         handle = connection
     }
 

@@ -174,7 +174,7 @@ import TestSupport
         for body in ["{}", "not json at all"] {
             let id = try #require(try await client.post(path, ["name": "ignore-body-\(body.count)"]).json["id"] as? String)
             for (method, target) in [("GET", "\(path)/\(id)"), ("GET", path), ("DELETE", "\(path)/\(id)")] {
-                let answer = try service.raw(
+                let answer = try await service.raw(
                     "\(method) \(target) HTTP/1.1\r\nHost: test\r\nX-Auth-Token: \(token)\r\nConnection: close\r\n"
                         + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
                 #expect(RawHTTPConnection.statusCode(of: answer) == 200, "\(method) \(target) with body \(body): \(answer)")

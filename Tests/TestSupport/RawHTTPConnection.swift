@@ -109,9 +109,12 @@ extension TestService {
     public var port: UInt16 { server.port }
 
     /// Sends `request` raw on a new connection and returns the whole answer.
-    public func raw(_ request: String) throws -> String {
-        let connection = try RawHTTPConnection(port: port)
-        connection.write(request)
-        return connection.readAll()
+    public func raw(_ request: String) async throws -> String {
+        let port = port
+        return try await blocking {
+            let connection = try RawHTTPConnection(port: port)
+            connection.write(request)
+            return connection.readAll()
+        }
     }
 }

@@ -69,3 +69,14 @@ public func eventually(timeout: Duration = .seconds(5), _ condition: () async th
     }
     return try await condition()
 }
+
+/// Runs blocking work (raw sockets, processes) on its own thread, so that it never starves the
+/// few threads of Swift's cooperative pool that the other tests share.
+public func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        let thread = Thread {
+            continuation.resume(with: Result { try body() })
+        }
+        thread.start()
+    }
+}

@@ -1,0 +1,34 @@
+import HTTP
+import Testing
+
+@Suite struct RouterTests {
+    private func router() -> Router {
+        var router = Router()
+        router.add("GET", "/things", { _ in Response(status: 200, body: Array("list".utf8)) })
+        router.add("POST", "/things", { _ in Response(status: 200, body: Array("create".utf8)) })
+        router.add("GET", "/things/{id}", { request in Response(status: 200, body: Array((request.pathParameter("id") ?? "").utf8)) })
+        router.add("DELETE", "/things/{id}", { _ in Response(status: 200, body: []) })
+        return router
+    }
+
+    @Test func routesByMethodAndPathAndCapturesParameters() {
+        let outcome = router().route(Request(method: "GET", path: "/things/abc"))
+        #expect(outcome.response.status == 200)
+        #expect(outcome.response.body == Array("abc".utf8))
+        #expect(outcome.pattern == "/things/{id}")
+        #expect(router().route(Request(method: "POST", path: "/things")).response.body == Array("create".utf8))
+    }
+
+    @Test(arguments: ["/", "/thing", "/things/abc/more", "/things/", "//things", "/THINGS"])
+    func unknownPathsAre404(path: String) {
+        let outcome = router().route(Request(method: "GET", path: path))
+        #expect(outcome.response.status == 404)
+        #expect(outcome.pattern == nil)
+    }
+
+    @Test func wrongMethodIs405WithTheAllowedOnes() {
+        let outcome = router().route(Request(method: "PATCH", path: "/things/abc"))
+        #expect(outcome.response.status == 405)
+        #expect(outcome.response.headers.first { $0.name == "Allow" }?.value == "DELETE, GET")
+    }
+}

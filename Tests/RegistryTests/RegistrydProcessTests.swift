@@ -1,0 +1,118 @@
+import Foundation
+import Log
+import Postgres
+import Registry
+import Testing
+import TestSupport
+
+/// The executable as operators run it: configuration, migrations, serving, restarting, stopping.
+@Suite struct RegistrydProcessTests {
+    @Test func helpListsEveryVariable() async throws {
+        let (status, output) = try await RegistrydProcess.run(["--help"], environment: [:])
+        #expect(status == 0)
+        for variable in ["DATABASE_URL", "PORT", "REGIONS", "ENDPOINT_TEMPLATE", "DB_POOL_SIZE", "MIGRATIONS_DIR", "LOG_LEVEL"] {
+            #expect(output.contains(variable))
+        }
+    }
+
+    @Test func badConfigurationNamesTheVariable() async throws {
+        let missing = try await RegistrydProcess.run(["serve"], environment: [:])
+        #expect(missing.status != 0)
+        #expect(missing.output.contains("DATABASE_URL"))
+        for (variable, value) in [("PORT", "eighty"), ("DB_POOL_SIZE", "0"), ("LOG_LEVEL", "loud"), ("REGIONS", "fr par"),
+                                  ("HTTP_THREAD_MODEL", "pool:0")] {
+            let result = try await RegistrydProcess.run(["serve"], environment: ["DATABASE_URL": "postgresql://x@/y", variable: value])
+            #expect(result.status != 0)
+            #expect(result.output.contains(variable), "\(result.output)")
+        }
+    }
+
+    @Test func migrateThenStatusReportsEveryMigrationApplied() async throws {
+        let url = try TestPostgres.createDatabase()
+        let pending = try await RegistrydProcess.run(["migrate", "--status"], environment: ["DATABASE_URL": url])
+        #expect(pending.status == 3)
+        #expect(pending.output.contains("pending"))
+        let applied = try await RegistrydProcess.run(["migrate"], environment: ["DATABASE_URL": url])
+        #expect(applied.status == 0)
+        #expect(applied.output.contains("applied: 1 create_namespaces"))
+        let status = try await RegistrydProcess.run(["migrate", "--status"], environment: ["DATABASE_URL": url])
+        #expect(status.status == 0)
+        #expect(status.output.contains("schema is current"))
+        #expect(!status.output.contains("pending"))
+        let again = try await RegistrydProcess.run(["migrate"], environment: ["DATABASE_URL": url])
+        #expect(again.output.contains("nothing to apply"))
+    }
+
+    @Test func twoInstancesStartedTogetherOnAnEmptyDatabaseBothServe() async throws {
+        let url = try TestPostgres.createDatabase()
+        let environment = ["DATABASE_URL": url, "PORT": "0", "LISTEN_ADDRESS": "127.0.0.1"]
+        let first = try RegistrydProcess(["serve"], environment: environment)
+        let second = try RegistrydProcess(["serve"], environment: environment)
+        let ports = [try await first.waitUntilListening(), try await second.waitUntilListening()]
+        #expect(ports[0] != ports[1])
+        let applied = (first.text + second.text).components(separatedBy: "\"msg\":\"migration applied\"").count - 1
+        let migrations = try Migration.load(from: TestPostgres.migrationsDirectory)
+        #expect(applied == migrations.count)
+        first.terminate()
+        second.terminate()
+        #expect(try await blocking { first.waitForExit() } == 0)
+        #expect(try await blocking { second.waitForExit() } == 0)
+    }
+
+    @Test func restartKeepsEveryNamespaceAndSIGTERMStopsCleanly() async throws {
+        let url = try TestPostgres.createDatabase()
+        let environment = ["DATABASE_URL": url, "PORT": "0", "LISTEN_ADDRESS": "127.0.0.1"]
+        let organization = UUID()
+
+        let first = try RegistrydProcess(["serve"], environment: environment)
+        let firstPort = try await first.waitUntilListening()
+        let key = try await RegistrydProcess.run(["api-key", "create", "--organization-id", organization.uuidString], environment: environment)
+        #expect(key.status == 0)
+        let secret = try #require(key.output.firstMatch(of: /secret_key:\s+([0-9a-f-]{36})/)?.1)
+        let client = TestClient(baseURL: "http://127.0.0.1:\(firstPort)", token: String(secret))
+        let path = "/registry/v1/regions/pl-waw/namespaces"
+        var created: [String] = []
+        for index in 0..<10 {
+            let response = try await client.post(path, ["name": "survivor-\(index)"])
+            #expect(response.status == 200)
+            created.append(try #require(response.json["id"] as? String))
+        }
+        first.terminate()
+        #expect(try await blocking { first.waitForExit() } == 0)
+        #expect(first.text.contains("\"msg\":\"stopped\""))
+
+        let second = try RegistrydProcess(["serve"], environment: environment)
+        let secondPort = try await second.waitUntilListening()
+        #expect(second.text.contains("\"applied_now\":0"))
+        let restarted = client.with(token: String(secret))
+        let listing = try await TestClient(baseURL: "http://127.0.0.1:\(secondPort)", token: restarted.token).get("\(path)?page_size=100")
+        let ids = (listing.json["namespaces"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+        #expect(ids == created)
+        second.terminate()
+        #expect(try await blocking { second.waitForExit() } == 0)
+    }
+
+    @Test func apiKeyCommandsCreateListAndRevoke() async throws {
+        let url = try TestPostgres.createDatabase()
+        let environment = ["DATABASE_URL": url]
+        #expect(try await RegistrydProcess.run(["migrate"], environment: environment).status == 0)
+        let organization = UUID().uuidString.lowercased()
+        let project = UUID().uuidString.lowercased()
+        let created = try await RegistrydProcess.run(
+            ["api-key", "create", "--organization-id", organization, "--project-id", project, "--description", "ci key", "--expires-in", "1d12h"],
+            environment: environment)
+        #expect(created.status == 0)
+        let accessKey = try #require(created.output.firstMatch(of: /access_key:\s+(SCW[A-Z0-9]{17})/)?.1)
+        let listed = try await RegistrydProcess.run(["api-key", "list", "--organization-id", organization], environment: environment)
+        #expect(listed.output.contains(String(accessKey)))
+        #expect(listed.output.contains("active"))
+        #expect(listed.output.contains(project))
+        #expect(!listed.output.contains("secret"))
+        let revoked = try await RegistrydProcess.run(["api-key", "revoke", String(accessKey)], environment: environment)
+        #expect(revoked.status == 0)
+        #expect(try await RegistrydProcess.run(["api-key", "list"], environment: environment).output.contains("revoked"))
+        #expect(try await RegistrydProcess.run(["api-key", "create"], environment: environment).status == 64)
+        #expect(try await RegistrydProcess.run(["api-key", "create", "--organization-id", organization, "--expires-in", "soon"],
+                                                environment: environment).status == 64)
+    }
+}
