@@ -78,6 +78,7 @@ public final class Connection {
     /// Errors keep their origin: a failed `BEGIN` or `COMMIT` is thrown as such, and a failed
     /// `ROLLBACK` never hides the error of the body (the pool discards the connection, since it is
     /// then no longer idle).
+    @discardableResult
     public func withTransaction<T>(
         isolation: IsolationLevel? = nil,
         _ body: (Connection) throws -> T

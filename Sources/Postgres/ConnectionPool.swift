@@ -34,6 +34,7 @@ public final class ConnectionPool: @unchecked Sendable {
     // MARK: - Lending
 
     /// Runs `body` with a connection lent for its duration.
+    @discardableResult
     public func withConnection<T>(_ body: (Connection) throws -> T) throws -> T {
         let connection = try acquire()
         defer { release(connection) }
@@ -41,6 +42,7 @@ public final class ConnectionPool: @unchecked Sendable {
     }
 
     /// Runs `body` inside a transaction on a lent connection (see `Connection.withTransaction`).
+    @discardableResult
     public func withTransaction<T>(
         isolation: Connection.IsolationLevel? = nil,
         _ body: (Connection) throws -> T

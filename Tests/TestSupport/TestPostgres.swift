@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Log
 import Postgres
 
@@ -22,7 +25,10 @@ public enum TestPostgres {
         let url = try! runScript(["start", directory, "--throwaway"]).trimmingCharacters(in: .whitespacesAndNewlines)
         ownedClusterDirectory = directory
         atexit {
-            if let directory = TestPostgres.ownedClusterDirectory { _ = try? TestPostgres.runScript(["stop", directory]) }
+            if let directory = TestPostgres.ownedClusterDirectory {
+                _ = try? TestPostgres.runScript(["stop", directory])
+                try? FileManager.default.removeItem(atPath: directory)
+            }
         }
         return url
     }()
@@ -45,19 +51,29 @@ public enum TestPostgres {
     }
 
     /// Runs `scripts/pg-cluster.sh` with `arguments` and returns what it printed.
+    ///
+    /// Spawned with `posix_spawn` and `waitpid`, not Foundation's `Process`: this runs inside the
+    /// lazy initializer of `adminURL`, where the other tests' threads wait, and `Process` needs
+    /// Dispatch threads to notice that its child exited.
     public static func runScript(_ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [repositoryRoot.appendingPathComponent("scripts/pg-cluster.sh").path] + arguments
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw TestFailure("pg-cluster.sh \(arguments.joined(separator: " ")) exited \(process.terminationStatus)")
+        let outputPath = FileManager.default.temporaryDirectory.appendingPathComponent("pg-cluster-\(UUID()).out").path
+        defer { try? FileManager.default.removeItem(atPath: outputPath) }
+        let script = repositoryRoot.appendingPathComponent("scripts/pg-cluster.sh").path
+        let command = ([script] + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
+        let argv = ["/bin/bash", "-c", "\(command) > '\(outputPath)'"]
+        var pid: pid_t = 0
+        let cArguments = argv.map { strdup($0) } + [nil]
+        defer { cArguments.forEach { free($0) } }
+        guard posix_spawn(&pid, "/bin/bash", nil, nil, cArguments, environ) == 0 else {
+            throw TestFailure("cannot run pg-cluster.sh")
         }
-        return String(decoding: data, as: UTF8.self)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+        guard status == 0 else {
+            throw TestFailure("pg-cluster.sh \(arguments.joined(separator: " ")) failed (wait status \(status))")
+        }
+        return output
     }
 }
 
