@@ -56,14 +56,7 @@ public final class RawHTTPConnection {
     public func readAll(timeout: Duration = .seconds(10)) -> String {
         var received: [UInt8] = []
         let deadline = ContinuousClock.now.advanced(by: timeout)
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while ContinuousClock.now < deadline {
-            var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
-            guard poll(&poller, 1, 50) > 0 else { continue }
-            let count = recv(descriptor, &buffer, buffer.count, 0)
-            if count <= 0 { break }
-            received.append(contentsOf: buffer[0..<count])
-        }
+        while ContinuousClock.now < deadline, receive(into: &received) {}
         return String(decoding: received, as: UTF8.self)
     }
 
@@ -71,7 +64,6 @@ public final class RawHTTPConnection {
     public func readResponse(timeout: Duration = .seconds(10)) -> String {
         var received: [UInt8] = []
         let deadline = ContinuousClock.now.advanced(by: timeout)
-        var buffer = [UInt8](repeating: 0, count: 65536)
         while ContinuousClock.now < deadline {
             let text = String(decoding: received, as: UTF8.self)
             if let headEnd = text.range(of: "\r\n\r\n") {
@@ -80,13 +72,20 @@ public final class RawHTTPConnection {
                     .flatMap { Int($0.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) } ?? 0
                 if text.utf8.count - text[..<headEnd.upperBound].utf8.count >= length { return text }
             }
-            var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
-            guard poll(&poller, 1, 50) > 0 else { continue }
-            let count = recv(descriptor, &buffer, buffer.count, 0)
-            if count <= 0 { break }
-            received.append(contentsOf: buffer[0..<count])
+            if !receive(into: &received) { break }
         }
         return String(decoding: received, as: UTF8.self)
+    }
+
+    /// Waits up to 50 ms for data and appends it; false once the server has closed the connection.
+    private func receive(into received: inout [UInt8]) -> Bool {
+        var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+        guard poll(&poller, 1, 50) > 0 else { return true }
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        let count = recv(descriptor, &buffer, buffer.count, 0)
+        if count <= 0 { return false }
+        received.append(contentsOf: buffer[0..<count])
+        return true
     }
 
     /// The status code of the first status line of `response`, or nil.
