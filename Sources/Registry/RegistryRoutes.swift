@@ -15,8 +15,10 @@ public struct RegistryRoutes: Sendable {
         self.logger = logger
     }
 
-    /// Registers the five namespace endpoints.
+    /// Registers the five namespace endpoints and the OpenAPI document.
     public func register(on router: inout Router) {
+        let document = Array(OpenAPIDocument.json(regions: namespaces.settings.regions).utf8)
+        router.add("GET", OpenAPIDocument.path) { _ in .ok(document) }
         router.add("GET", NamespaceAPI.collectionPath, authenticated(namespaces.list))
         router.add("POST", NamespaceAPI.collectionPath, authenticated(namespaces.create))
         router.add("GET", NamespaceAPI.itemPath, authenticated(namespaces.get))

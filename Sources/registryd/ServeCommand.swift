@@ -22,18 +22,15 @@ enum ServeCommand {
             return 1
         }
 
-        let namespaces = NamespaceRepository(pool: pool)
-        let routes = RegistryRoutes(
-            namespaces: NamespaceAPI(
-                repository: namespaces,
-                settings: RegistrySettings(regions: configuration.regions, endpointTemplate: configuration.endpointTemplate),
-                quota: configuration.namespaceQuota),
-            authenticator: Authenticator(
-                repository: APIKeyRepository(pool: pool), cacheLifetime: .milliseconds(configuration.authCacheMilliseconds)),
+        let application = RegistryApplication(
+            pool: pool,
+            settings: .init(
+                regions: configuration.regions,
+                endpointTemplate: configuration.endpointTemplate,
+                namespaceQuota: configuration.namespaceQuota,
+                authCacheLifetime: .milliseconds(configuration.authCacheMilliseconds),
+                purgeInterval: .milliseconds(configuration.purgeIntervalMilliseconds)),
             logger: logger)
-        var router = Router()
-        routes.register(on: &router)
-
         let server = Server(
             configuration: .init(
                 host: configuration.listenAddress,
@@ -41,7 +38,7 @@ enum ServeCommand {
                 connectionLimit: configuration.connectionLimit,
                 connectionTimeoutSeconds: configuration.connectionTimeoutSeconds,
                 threadModel: configuration.threadModel),
-            router: router,
+            router: application.router,
             logger: logger)
         do {
             try server.start()
@@ -49,9 +46,7 @@ enum ServeCommand {
             logger.error("start-up failed", ["error": .string(error.description)])
             return 1
         }
-        let purger = NamespacePurger(
-            repository: namespaces, interval: .milliseconds(configuration.purgeIntervalMilliseconds), logger: logger)
-        purger.start()
+        application.purger.start()
         logger.info("listening", [
             "address": .string(configuration.listenAddress), "port": .int(Int(server.port)),
             "regions": .string(configuration.regions.joined(separator: ",")), "libmicrohttpd": .string(Server.libraryVersion),
@@ -60,7 +55,7 @@ enum ServeCommand {
         let received = signals.wait()
         logger.info("stopping", ["signal": .string(received), "grace_s": .int(configuration.shutdownGraceSeconds)])
         server.shutdown(gracePeriod: .seconds(configuration.shutdownGraceSeconds))
-        purger.stop()
+        application.purger.stop()
         logger.info("stopped")
         return 0
     }

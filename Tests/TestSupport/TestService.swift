@@ -8,6 +8,7 @@ import Registry
 public final class TestService: Sendable {
     public let database: TestDatabase
     public let server: Server
+    public let router: Router
     public let purger: NamespacePurger
     public let logs: LogSink
     public let baseURL: String
@@ -23,19 +24,15 @@ public final class TestService: Sendable {
         database = try TestDatabase(poolSize: poolSize, acquireTimeout: poolTimeout)
         logs = LogSink.memory()
         let logger = Logger(label: "test", level: .info, sink: logs)
-        let repository = NamespaceRepository(pool: database.pool)
-        let routes = RegistryRoutes(
-            namespaces: NamespaceAPI(
-                repository: repository,
-                settings: RegistrySettings(regions: regions, endpointTemplate: "rg.{region}.scw.cloud"),
-                quota: quota),
-            authenticator: Authenticator(repository: APIKeyRepository(pool: database.pool), cacheLifetime: authCacheLifetime),
+        let application = RegistryApplication(
+            pool: database.pool,
+            settings: .init(regions: regions, namespaceQuota: quota, authCacheLifetime: authCacheLifetime,
+                            purgeInterval: .milliseconds(50)),
             logger: logger)
-        var router = Router()
-        routes.register(on: &router)
-        server = Server(configuration: .init(host: "127.0.0.1", port: 0), router: router, logger: logger)
+        router = application.router
+        server = Server(configuration: .init(host: "127.0.0.1", port: 0), router: application.router, logger: logger)
         try server.start()
-        purger = NamespacePurger(repository: repository, interval: .milliseconds(50), logger: logger)
+        purger = application.purger
         purger.start()
         baseURL = "http://127.0.0.1:\(server.port)"
     }

@@ -1,0 +1,275 @@
+import Foundation
+import HTTP
+
+/// The OpenAPI 3.1 description of the API, served at `GET /registry/v1/openapi.json`.
+///
+/// Kept here, next to the routes it describes; `OpenAPIDocumentTests` checks that its paths and
+/// methods are exactly the routes the server registers, so the two cannot drift apart.
+public enum OpenAPIDocument {
+    /// Where the document is served.
+    public static let path = "/registry/v1/openapi.json"
+
+    /// The document with the region parameter enumerating `regions`.
+    public static func json(regions: [String]) -> String {
+        let list = "[" + regions.map { "\"\($0)\"" }.joined(separator: ",") + "]"
+        return template.replacingOccurrences(of: defaultRegionList, with: list)
+    }
+
+    static let defaultRegionList = #"["fr-par","nl-ams","pl-waw"]"#
+
+    static let template = #"""
+{
+  "openapi": "3.1.0",
+  "info": {
+    "title": "registryd: Container Registry namespace API",
+    "version": "1.0.0",
+    "summary": "The namespaces of the Scaleway Container Registry API (registry v1), served from PostgreSQL.",
+    "description": "Compatible with the official Scaleway SDKs, the scw CLI and the Terraform provider. Every response is JSON with Content-Type application/json and carries X-Request-Id.",
+    "license": {"name": "Proprietary", "identifier": "LicenseRef-Proprietary"}
+  },
+  "servers": [{"url": "/"}],
+  "security": [{"ApiKey": []}],
+  "tags": [{"name": "Namespaces"}, {"name": "Service"}],
+  "paths": {
+    "/registry/v1/regions/{region}/namespaces": {
+      "parameters": [{"$ref": "#/components/parameters/Region"}],
+      "get": {
+        "operationId": "ListNamespaces",
+        "tags": ["Namespaces"],
+        "summary": "List namespaces of the caller's organization in a region",
+        "parameters": [
+          {"name": "page", "in": "query", "description": "Page to return, from 1.", "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647, "default": 1}},
+          {"name": "page_size", "in": "query", "description": "Namespaces per page.", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
+          {"name": "order_by", "in": "query", "description": "Sort order; ties are broken by id.", "schema": {"$ref": "#/components/schemas/ListNamespacesOrderBy"}},
+          {"name": "organization_id", "in": "query", "description": "Must be the caller's organization.", "schema": {"type": "string", "format": "uuid"}},
+          {"name": "project_id", "in": "query", "description": "Only namespaces of this project.", "schema": {"type": "string", "format": "uuid"}},
+          {"name": "name", "in": "query", "description": "Only the namespace with exactly this name.", "schema": {"type": "string"}}
+        ],
+        "responses": {
+          "200": {"description": "A page of namespaces and the number of all matches.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ListNamespacesResponse"}}}},
+          "400": {"$ref": "#/components/responses/InvalidArguments"},
+          "401": {"$ref": "#/components/responses/DeniedAuthentication"},
+          "403": {"$ref": "#/components/responses/Forbidden"},
+          "404": {"$ref": "#/components/responses/NotFound"},
+          "405": {"$ref": "#/components/responses/MethodNotAllowed"},
+          "default": {"$ref": "#/components/responses/Error"}
+        }
+      },
+      "post": {
+        "operationId": "CreateNamespace",
+        "tags": ["Namespaces"],
+        "summary": "Create a namespace",
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CreateNamespaceRequest"}}}},
+        "responses": {
+          "200": {"$ref": "#/components/responses/Namespace"},
+          "400": {"$ref": "#/components/responses/InvalidArguments"},
+          "401": {"$ref": "#/components/responses/DeniedAuthentication"},
+          "403": {"$ref": "#/components/responses/Forbidden"},
+          "404": {"$ref": "#/components/responses/NotFound"},
+          "405": {"$ref": "#/components/responses/MethodNotAllowed"},
+          "409": {"$ref": "#/components/responses/Conflict"},
+          "413": {"$ref": "#/components/responses/PayloadTooLarge"},
+          "default": {"$ref": "#/components/responses/Error"}
+        }
+      }
+    },
+    "/registry/v1/regions/{region}/namespaces/{namespace_id}": {
+      "parameters": [
+        {"$ref": "#/components/parameters/Region"},
+        {"name": "namespace_id", "in": "path", "required": true, "description": "The namespace's id.", "schema": {"type": "string", "format": "uuid"}}
+      ],
+      "get": {
+        "operationId": "GetNamespace",
+        "tags": ["Namespaces"],
+        "summary": "Get a namespace",
+        "responses": {
+          "200": {"$ref": "#/components/responses/Namespace"},
+          "400": {"$ref": "#/components/responses/InvalidArguments"},
+          "401": {"$ref": "#/components/responses/DeniedAuthentication"},
+          "404": {"$ref": "#/components/responses/NotFound"},
+          "405": {"$ref": "#/components/responses/MethodNotAllowed"},
+          "default": {"$ref": "#/components/responses/Error"}
+        }
+      },
+      "patch": {
+        "operationId": "UpdateNamespace",
+        "tags": ["Namespaces"],
+        "summary": "Change a namespace's description or visibility",
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UpdateNamespaceRequest"}}}},
+        "responses": {
+          "200": {"$ref": "#/components/responses/Namespace"},
+          "400": {"$ref": "#/components/responses/InvalidArguments"},
+          "401": {"$ref": "#/components/responses/DeniedAuthentication"},
+          "404": {"$ref": "#/components/responses/NotFound"},
+          "405": {"$ref": "#/components/responses/MethodNotAllowed"},
+          "409": {"$ref": "#/components/responses/Conflict"},
+          "413": {"$ref": "#/components/responses/PayloadTooLarge"},
+          "default": {"$ref": "#/components/responses/Error"}
+        }
+      },
+      "delete": {
+        "operationId": "DeleteNamespace",
+        "tags": ["Namespaces"],
+        "summary": "Delete a namespace: it is marked deleting, then removed within a second",
+        "responses": {
+          "200": {"$ref": "#/components/responses/Namespace"},
+          "400": {"$ref": "#/components/responses/InvalidArguments"},
+          "401": {"$ref": "#/components/responses/DeniedAuthentication"},
+          "404": {"$ref": "#/components/responses/NotFound"},
+          "405": {"$ref": "#/components/responses/MethodNotAllowed"},
+          "default": {"$ref": "#/components/responses/Error"}
+        }
+      }
+    },
+    "/registry/v1/openapi.json": {
+      "get": {
+        "operationId": "GetOpenAPIDocument",
+        "tags": ["Service"],
+        "summary": "This document",
+        "security": [],
+        "responses": {
+          "200": {"description": "The OpenAPI document.", "content": {"application/json": {"schema": {"type": "object"}}}},
+          "405": {"$ref": "#/components/responses/MethodNotAllowed"}
+        }
+      }
+    }
+  },
+  "components": {
+    "securitySchemes": {
+      "ApiKey": {"type": "apiKey", "in": "header", "name": "X-Auth-Token", "description": "The secret key of an API key (a UUID)."}
+    },
+    "parameters": {
+      "Region": {"name": "region", "in": "path", "required": true, "description": "One of the regions the service is configured for.", "schema": {"type": "string", "enum": ["fr-par","nl-ams","pl-waw"]}}
+    },
+    "headers": {
+      "X-Request-Id": {"description": "The caller's request id when it sent a sane one, else a new UUID.", "schema": {"type": "string", "minLength": 1, "maxLength": 128}}
+    },
+    "responses": {
+      "Namespace": {"description": "The namespace.", "headers": {"X-Request-Id": {"$ref": "#/components/headers/X-Request-Id"}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Namespace"}}}},
+      "InvalidArguments": {"description": "An argument is missing, malformed or out of range; every bad argument is listed.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/InvalidArgumentsError"}}}},
+      "DeniedAuthentication": {"description": "The token is missing, malformed, unknown, revoked or expired.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/DeniedAuthenticationError"}}}},
+      "Forbidden": {"description": "Not allowed (a filter on another organization), or the namespace quota is reached.", "content": {"application/json": {"schema": {"anyOf": [{"$ref": "#/components/schemas/PermissionsDeniedError"}, {"$ref": "#/components/schemas/QuotasExceededError"}]}}}},
+      "NotFound": {"description": "No such namespace (or one of another organization), or no such route.", "content": {"application/json": {"schema": {"anyOf": [{"$ref": "#/components/schemas/NotFoundError"}, {"$ref": "#/components/schemas/Error"}]}}}},
+      "MethodNotAllowed": {"description": "The path exists, not for this method.", "headers": {"Allow": {"required": true, "schema": {"type": "string"}}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+      "Conflict": {"description": "The name is taken in the region, or the namespace is being deleted.", "content": {"application/json": {"schema": {"anyOf": [{"$ref": "#/components/schemas/ConflictError"}, {"$ref": "#/components/schemas/TransientStateError"}]}}}},
+      "PayloadTooLarge": {"description": "The body is larger than 64 KiB.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+      "Error": {"description": "The database is unavailable (503, retry) or an unexpected failure (500).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    },
+    "schemas": {
+      "NamespaceStatus": {"type": "string", "enum": ["unknown", "ready", "deleting", "error", "locked"]},
+      "ListNamespacesOrderBy": {"type": "string", "enum": ["created_at_asc", "created_at_desc", "name_asc", "name_desc", "description_asc", "description_desc", "region", "status_asc", "status_desc"], "default": "created_at_asc"},
+      "Namespace": {
+        "type": "object",
+        "required": ["id", "name", "description", "organization_id", "project_id", "status", "status_message", "endpoint", "is_public", "size", "created_at", "updated_at", "image_count", "region"],
+        "properties": {
+          "id": {"type": "string", "format": "uuid"},
+          "name": {"type": "string"},
+          "description": {"type": "string"},
+          "organization_id": {"type": "string", "format": "uuid"},
+          "project_id": {"type": "string", "format": "uuid"},
+          "status": {"$ref": "#/components/schemas/NamespaceStatus"},
+          "status_message": {"type": "string"},
+          "endpoint": {"type": "string", "description": "The registry host of the region, a slash, the name."},
+          "is_public": {"type": "boolean"},
+          "size": {"type": "integer", "minimum": 0, "description": "Bytes held by the namespace's images."},
+          "created_at": {"type": "string", "format": "date-time"},
+          "updated_at": {"type": "string", "format": "date-time"},
+          "image_count": {"type": "integer", "minimum": 0},
+          "region": {"type": "string"}
+        }
+      },
+      "ListNamespacesResponse": {
+        "type": "object",
+        "required": ["namespaces", "total_count"],
+        "properties": {
+          "namespaces": {"type": "array", "items": {"$ref": "#/components/schemas/Namespace"}},
+          "total_count": {"type": "integer", "minimum": 0, "description": "Every match, not only this page."}
+        }
+      },
+      "CreateNamespaceRequest": {
+        "type": "object",
+        "required": ["name"],
+        "properties": {
+          "name": {"type": "string", "minLength": 4, "maxLength": 54, "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$", "description": "Unique within the region."},
+          "description": {"type": "string", "maxLength": 255, "pattern": "^[^\\u0000]*$", "default": ""},
+          "is_public": {"type": "boolean", "default": false},
+          "project_id": {"type": "string", "format": "uuid", "description": "Project to create the namespace in; give this or organization_id, not both."},
+          "organization_id": {"type": "string", "format": "uuid", "deprecated": true, "description": "The caller's organization; the namespace goes to its default project."}
+        }
+      },
+      "UpdateNamespaceRequest": {
+        "type": "object",
+        "properties": {
+          "description": {"type": "string", "maxLength": 255, "pattern": "^[^\\u0000]*$"},
+          "is_public": {"type": "boolean"}
+        }
+      },
+      "Error": {
+        "type": "object",
+        "required": ["message", "type"],
+        "properties": {"message": {"type": "string"}, "type": {"type": "string"}}
+      },
+      "InvalidArgumentsError": {
+        "type": "object",
+        "required": ["message", "type", "details"],
+        "properties": {
+          "message": {"const": "invalid argument(s)"},
+          "type": {"const": "invalid_arguments"},
+          "details": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+              "type": "object",
+              "required": ["argument_name", "reason", "help_message"],
+              "properties": {
+                "argument_name": {"type": "string"},
+                "reason": {"enum": ["required", "format", "constraint", "unknown"]},
+                "help_message": {"type": "string"}
+              }
+            }
+          }
+        }
+      },
+      "NotFoundError": {
+        "type": "object",
+        "required": ["message", "type", "resource", "resource_id"],
+        "properties": {"message": {"const": "resource is not found"}, "type": {"const": "not_found"}, "resource": {"type": "string"}, "resource_id": {"type": "string"}}
+      },
+      "ConflictError": {
+        "type": "object",
+        "required": ["message", "type", "resource"],
+        "properties": {"message": {"const": "resource already exists"}, "type": {"const": "conflict"}, "resource": {"type": "string"}, "help_message": {"type": "string"}}
+      },
+      "TransientStateError": {
+        "type": "object",
+        "required": ["message", "type", "resource", "resource_id", "current_state"],
+        "properties": {"message": {"const": "resource is in a transient state"}, "type": {"const": "transient_state"}, "resource": {"type": "string"}, "resource_id": {"type": "string"}, "current_state": {"type": "string"}}
+      },
+      "DeniedAuthenticationError": {
+        "type": "object",
+        "required": ["message", "type", "method", "reason"],
+        "properties": {"message": {"const": "authentication is denied"}, "type": {"const": "denied_authentication"}, "method": {"const": "api_key"}, "reason": {"enum": ["invalid_argument", "not_found", "expired"]}}
+      },
+      "PermissionsDeniedError": {
+        "type": "object",
+        "required": ["message", "type", "details"],
+        "properties": {
+          "message": {"const": "insufficient permissions"},
+          "type": {"const": "permissions_denied"},
+          "details": {"type": "array", "items": {"type": "object", "required": ["resource", "action"], "properties": {"resource": {"type": "string"}, "action": {"type": "string"}}}}
+        }
+      },
+      "QuotasExceededError": {
+        "type": "object",
+        "required": ["message", "type", "details"],
+        "properties": {
+          "message": {"const": "quota(s) exceeded for this resource"},
+          "type": {"const": "quotas_exceeded"},
+          "details": {"type": "array", "items": {"type": "object", "required": ["resource", "quota", "current"], "properties": {"resource": {"type": "string"}, "quota": {"type": "integer"}, "current": {"type": "integer"}}}}
+        }
+      }
+    }
+  }
+}
+"""#
+}
