@@ -68,7 +68,7 @@ public final class Server: @unchecked Sendable {
                 bind_host: host,
                 connection_limit: UInt32(configuration.connectionLimit),
                 connection_timeout_seconds: UInt32(configuration.connectionTimeoutSeconds),
-                connection_memory_limit: 64 * 1024,
+                connection_memory_limit: 128 * 1024,
                 thread_pool_size: poolSize,
                 thread_stack_size: configuration.threadStackSize,
                 listen_backlog: 1024)

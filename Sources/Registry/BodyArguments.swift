@@ -3,15 +3,16 @@ import JSON
 
 /// Reads typed fields of a JSON object body, collecting every problem so one answer lists them all.
 ///
-/// An empty body reads as `{}`. Unknown fields are ignored, as the contract requires; `null`
+/// Unknown fields are ignored, as the contract requires; `null`
 /// counts as absent, since SDKs send it for unset optional fields.
 struct BodyArguments {
     private let object: JSONObject
     private(set) var problems: [ArgumentError] = []
 
     /// Parses `body`; malformed JSON, or JSON that is not an object, is an `invalid_arguments` error.
+    /// An empty body (no bytes at all) reads as `{}`.
     init(parsing body: [UInt8]) throws(APIError) {
-        if body.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
+        if body.isEmpty {
             object = JSONObject()
             return
         }

@@ -38,11 +38,11 @@ public enum OpenAPIDocument {
         "tags": ["Namespaces"],
         "summary": "List namespaces of the caller's organization in a region",
         "parameters": [
-          {"name": "page", "in": "query", "description": "Page to return, from 1.", "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647, "default": 1}},
-          {"name": "page_size", "in": "query", "description": "Namespaces per page.", "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20}},
-          {"name": "order_by", "in": "query", "description": "Sort order; ties are broken by id.", "schema": {"$ref": "#/components/schemas/ListNamespacesOrderBy"}},
-          {"name": "organization_id", "in": "query", "description": "Must be the caller's organization.", "schema": {"type": "string", "format": "uuid"}},
-          {"name": "project_id", "in": "query", "description": "Only namespaces of this project.", "schema": {"type": "string", "format": "uuid"}},
+          {"name": "page", "in": "query", "description": "Page to return, from 1; empty means unset.", "schema": {"anyOf": [{"type": "integer", "minimum": 1, "maximum": 2147483647}, {"const": ""}], "default": 1}},
+          {"name": "page_size", "in": "query", "description": "Namespaces per page; empty means unset.", "schema": {"anyOf": [{"type": "integer", "minimum": 1, "maximum": 100}, {"const": ""}], "default": 20}},
+          {"name": "order_by", "in": "query", "description": "Sort order, ties broken by id; empty means unset.", "schema": {"anyOf": [{"$ref": "#/components/schemas/ListNamespacesOrderBy"}, {"const": ""}]}},
+          {"name": "organization_id", "in": "query", "description": "Must be the caller's organization; empty means unset.", "schema": {"$ref": "#/components/schemas/OptionalUUID"}},
+          {"name": "project_id", "in": "query", "description": "Only namespaces of this project; empty means unset.", "schema": {"$ref": "#/components/schemas/OptionalUUID"}},
           {"name": "name", "in": "query", "description": "Only the namespace with exactly this name.", "schema": {"type": "string"}}
         ],
         "responses": {
@@ -95,7 +95,7 @@ public enum OpenAPIDocument {
         "operationId": "UpdateNamespace",
         "tags": ["Namespaces"],
         "summary": "Change a namespace's description or visibility",
-        "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UpdateNamespaceRequest"}}}},
+        "requestBody": {"required": false, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UpdateNamespaceRequest"}}}},
         "responses": {
           "200": {"$ref": "#/components/responses/Namespace"},
           "400": {"$ref": "#/components/responses/InvalidArguments"},
@@ -156,6 +156,7 @@ public enum OpenAPIDocument {
       "Error": {"description": "The database is unavailable (503, retry) or an unexpected failure (500).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
     },
     "schemas": {
+      "OptionalUUID": {"description": "A UUID; the empty string means unset.", "anyOf": [{"type": "string", "format": "uuid"}, {"const": ""}]},
       "NamespaceStatus": {"type": "string", "enum": ["unknown", "ready", "deleting", "error", "locked"]},
       "ListNamespacesOrderBy": {"type": "string", "enum": ["created_at_asc", "created_at_desc", "name_asc", "name_desc", "description_asc", "description_desc", "region", "status_asc", "status_desc"], "default": "created_at_asc"},
       "Namespace": {
@@ -189,19 +190,24 @@ public enum OpenAPIDocument {
       "CreateNamespaceRequest": {
         "type": "object",
         "required": ["name"],
+        "not": {
+          "description": "project_id and organization_id (deprecated) are exclusive.",
+          "required": ["project_id", "organization_id"],
+          "properties": {"project_id": {"type": "string", "minLength": 1}, "organization_id": {"type": "string", "minLength": 1}}
+        },
         "properties": {
           "name": {"type": "string", "minLength": 4, "maxLength": 54, "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$", "description": "Unique within the region."},
-          "description": {"type": "string", "maxLength": 255, "pattern": "^[^\\u0000]*$", "default": ""},
-          "is_public": {"type": "boolean", "default": false},
-          "project_id": {"type": "string", "format": "uuid", "description": "Project to create the namespace in; give this or organization_id, not both."},
-          "organization_id": {"type": "string", "format": "uuid", "deprecated": true, "description": "The caller's organization; the namespace goes to its default project."}
+          "description": {"anyOf": [{"type": "string", "maxLength": 255, "pattern": "^[^\\u0000]*$"}, {"type": "null"}], "default": ""},
+          "is_public": {"type": ["boolean", "null"], "default": false},
+          "project_id": {"anyOf": [{"$ref": "#/components/schemas/OptionalUUID"}, {"type": "null"}], "description": "Project to create the namespace in; give this or organization_id, not both."},
+          "organization_id": {"anyOf": [{"$ref": "#/components/schemas/OptionalUUID"}, {"type": "null"}], "deprecated": true, "description": "The caller's organization; the namespace goes to its default project."}
         }
       },
       "UpdateNamespaceRequest": {
         "type": "object",
         "properties": {
-          "description": {"type": "string", "maxLength": 255, "pattern": "^[^\\u0000]*$"},
-          "is_public": {"type": "boolean"}
+          "description": {"anyOf": [{"type": "string", "maxLength": 255, "pattern": "^[^\\u0000]*$"}, {"type": "null"}]},
+          "is_public": {"type": ["boolean", "null"]}
         }
       },
       "Error": {
