@@ -2,7 +2,8 @@
 # A private PostgreSQL cluster in a directory, for `make run`, `make test` and the benchmarks.
 #
 #   scripts/pg-cluster.sh start DIR [--throwaway]   initialise DIR on first use, start, print the URL
-#   scripts/pg-cluster.sh stop DIR                  stop it (no error when it is not running)
+#   scripts/pg-cluster.sh stop DIR [immediate]      stop it (no error when it is not running);
+#                                                   `immediate` kills it like a crash would
 #   scripts/pg-cluster.sh url DIR                   print the URL of a running cluster
 #
 # The server listens only on a Unix socket inside DIR (or under /tmp when DIR's path is too long
@@ -13,7 +14,7 @@ set -euo pipefail
 
 command=${1:?usage: pg-cluster.sh start|stop|url DIR}
 dir=${2:?usage: pg-cluster.sh start|stop|url DIR}
-throwaway=${3:-}
+option=${3:-}
 
 bindir=""
 for candidate in "$(pg_config --bindir 2>/dev/null || true)" $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
@@ -60,7 +61,7 @@ start)
             || { cat "$dir/initdb.log" >&2; exit 1; }
     fi
     options="-c listen_addresses='' -c unix_socket_directories='$socket_dir' -c max_connections=300"
-    if [ "$throwaway" = "--throwaway" ]; then
+    if [ "$option" = "--throwaway" ]; then
         options="$options -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     fi
     if ! as_owner "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1; then
@@ -71,7 +72,9 @@ start)
     ;;
 stop)
     if [ -f "$data/PG_VERSION" ] && as_owner "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1; then
-        as_owner "$bindir/pg_ctl" -D "$data" -m fast -w stop >/dev/null
+        mode=fast
+        if [ "$option" = "immediate" ]; then mode=immediate; fi
+        as_owner "$bindir/pg_ctl" -D "$data" -m "$mode" -w stop >/dev/null
     fi
     ;;
 url)

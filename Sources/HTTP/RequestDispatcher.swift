@@ -92,7 +92,7 @@ final class RequestDispatcher: Sendable {
         }
         guard let created else { return .NO }
         defer { MHD_destroy_response(created) }
-        MHD_add_response_header(created, "Content-Type", "application/json")
+        MHD_add_response_header(created, "Content-Type", response.contentType)
         MHD_add_response_header(created, "X-Request-Id", pending.id)
         for header in response.headers {
             MHD_add_response_header(created, header.name, header.value)

@@ -1,20 +1,29 @@
 import JSON
 
-/// An HTTP response: a status, extra headers and a JSON body.
+/// An HTTP response: a status, extra headers and a body, JSON unless said otherwise.
 ///
-/// Every response the service sends is JSON: the server adds `Content-Type: application/json`
-/// (exactly that: the JS SDK compares the whole string) and `X-Request-Id` itself.
+/// The server adds `Content-Type` and `X-Request-Id` itself. The API answers JSON only, with
+/// `Content-Type: application/json` exactly (the JS SDK compares the whole string); the one
+/// exception is the Prometheus exposition of `/metrics`, which scrapers require as text.
 public struct Response: Sendable {
+    /// The content type of every API answer.
+    public static let jsonContentType = "application/json"
+
     /// The status code.
     public var status: Int
+    /// The body's media type.
+    public var contentType: String
     /// Headers beyond `Content-Type` and `X-Request-Id`, such as `Allow`.
     public var headers: [(name: String, value: String)]
     /// The JSON body, UTF-8.
     public var body: [UInt8]
 
     /// Creates a response with a JSON body already encoded.
-    public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8]) {
+    public init(
+        status: Int, headers: [(name: String, value: String)] = [], body: [UInt8], contentType: String = Response.jsonContentType
+    ) {
         self.status = status
+        self.contentType = contentType
         self.headers = headers
         self.body = body
     }

@@ -1,4 +1,7 @@
 import CLibPQ
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One libpq connection, used by one thread at a time.
 ///
@@ -48,6 +51,20 @@ public final class Connection {
 
     /// Whether libpq still considers the connection open.
     public var isOpen: Bool { PQstatus(handle) == CONNECTION_OK }
+
+    /// Whether an idle connection still looks usable, without a round trip to the server.
+    ///
+    /// Nothing should arrive on an idle connection (registryd never LISTENs), so a socket that is
+    /// readable means the server closed it or is about to (a restart, `pg_terminate_backend`):
+    /// one `poll` with no timeout finds out, and the pool replaces the connection before a
+    /// request fails on it.
+    public var looksAlive: Bool {
+        guard isOpen else { return false }
+        let descriptor = PQsocket(handle)
+        guard descriptor >= 0 else { return false }
+        var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
+        return poll(&poller, 1, 0) == 0
+    }
 
     /// The server's version as an integer (150018 for 15.18).
     public var serverVersion: Int { Int(PQserverVersion(handle)) }

@@ -9,8 +9,10 @@ import Log
 /// requests never queue forever.
 ///
 /// Every connection is checked when it comes back: one that is closed or still inside a
-/// transaction is discarded, never reused. When one is found broken, the idle ones are
-/// discarded too, since a server restart breaks them all at once; they are replaced on demand.
+/// transaction is discarded, never reused. Before an idle connection is lent, one `poll` checks
+/// that the server has not closed it. When one is found broken, the idle ones are discarded too,
+/// since a server restart breaks them all at once; they are replaced on demand, so the first
+/// requests after a database restart succeed rather than fail on dead connections.
 ///
 /// `@unchecked Sendable`: every mutable field is guarded by `condition`, and a `Connection` is
 /// handed to exactly one caller at a time.
@@ -82,6 +84,13 @@ public final class ConnectionPool: @unchecked Sendable {
                 throw PostgresError.poolClosed
             }
             if let connection = idle.popLast() {
+                if !connection.looksAlive {
+                    // The server went away (restart, failover): every idle connection is suspect.
+                    let count = discardIdle(with: connection)
+                    logger.warning("database connections closed by the server; reconnecting", ["discarded": .int(count)])
+                    condition.lock()
+                    continue
+                }
                 inUse += 1
                 condition.unlock()
                 return connection
@@ -101,6 +110,19 @@ public final class ConnectionPool: @unchecked Sendable {
                     "no connection free within \(configuration.acquireTimeout) (pool size \(configuration.size))")
             }
         }
+    }
+
+    /// Drops `connection` and every idle one, closing them after unlocking; returns how many.
+    /// Called with the lock held; returns with it released.
+    private func discardIdle(with connection: Connection) -> Int {
+        var dropped = idle
+        dropped.append(connection)
+        open -= dropped.count
+        idle.removeAll()
+        condition.unlock()
+        let count = dropped.count
+        dropped.removeAll()  // PQfinish for each, outside the lock
+        return count
     }
 
     private func connect() throws -> Connection {

@@ -54,14 +54,20 @@ public final class NamespacePurger: @unchecked Sendable {
 
     private func run() {
         let seconds = Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18
+        var failing = false  // log an outage once, and its end, not every tick
         condition.lock()
         while !isStopping {
             condition.unlock()
             do {
                 let purged = try purgeNow()
                 if purged > 0 { logger.debug("purged deleted namespaces", ["count": .int(purged)]) }
+                if failing { logger.info("purging deleted namespaces works again") }
+                failing = false
             } catch {
-                logger.warning("purging deleted namespaces failed; will retry", ["error": .string(Self.describe(error))])
+                if !failing {
+                    logger.warning("purging deleted namespaces failed; retrying quietly", ["error": .string(Self.describe(error))])
+                }
+                failing = true
             }
             condition.lock()
             if !isStopping { _ = condition.wait(until: Date(timeIntervalSinceNow: seconds)) }

@@ -8,6 +8,9 @@ import Postgres
 /// `registryd serve` and the tests build the service through this one type, so what is tested is
 /// what runs.
 public final class RegistryApplication: Sendable {
+    /// registryd's version, for `--version` and `registryd_build_info`.
+    public static let version = "0.1.0"
+
     /// What the application needs beyond the pool.
     public struct Settings: Sendable {
         public var regions: [String]
@@ -35,8 +38,13 @@ public final class RegistryApplication: Sendable {
     public let router: Router
     /// The second phase of deletes; `start()` it once the server is up.
     public let purger: NamespacePurger
+    /// Request, latency, pool and error metrics; pass `metrics.record` to the server.
+    public let metrics: ServiceMetrics
 
-    public init(pool: ConnectionPool, settings: Settings, logger: Logger) {
+    /// Builds the application; `migrator` (the migrations this build expects) feeds `/readyz`.
+    public init(pool: ConnectionPool, settings: Settings, migrator: Migrator?, logger: Logger) {
+        let metrics = ServiceMetrics(pool: pool)
+        self.metrics = metrics
         let namespaces = NamespaceRepository(pool: pool)
         let routes = RegistryRoutes(
             namespaces: NamespaceAPI(
@@ -44,9 +52,11 @@ public final class RegistryApplication: Sendable {
                 settings: RegistrySettings(regions: settings.regions, endpointTemplate: settings.endpointTemplate),
                 quota: settings.namespaceQuota),
             authenticator: Authenticator(repository: APIKeyRepository(pool: pool), cacheLifetime: settings.authCacheLifetime),
+            metrics: metrics,
             logger: logger)
         var router = Router()
         routes.register(on: &router)
+        OperationsRoutes(pool: pool, migrator: migrator, metrics: metrics, logger: logger).register(on: &router)
         self.router = router
         purger = NamespacePurger(repository: namespaces, interval: settings.purgeInterval, logger: logger)
     }

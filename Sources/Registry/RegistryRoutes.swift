@@ -4,19 +4,21 @@ import Postgres
 
 /// Puts the registry API on a `Router`: authentication first, then the endpoint, and every error
 /// turned into its JSON answer.
-public struct RegistryRoutes: Sendable {
+struct RegistryRoutes: Sendable {
     let namespaces: NamespaceAPI
     let authenticator: Authenticator
+    let metrics: ServiceMetrics
     let logger: Logger
 
-    public init(namespaces: NamespaceAPI, authenticator: Authenticator, logger: Logger) {
+    init(namespaces: NamespaceAPI, authenticator: Authenticator, metrics: ServiceMetrics, logger: Logger) {
         self.namespaces = namespaces
         self.authenticator = authenticator
+        self.metrics = metrics
         self.logger = logger
     }
 
     /// Registers the five namespace endpoints and the OpenAPI document.
-    public func register(on router: inout Router) {
+    func register(on router: inout Router) {
         let document = Array(OpenAPIDocument.json(regions: namespaces.settings.regions).utf8)
         router.add("GET", OpenAPIDocument.path) { _ in .ok(document) }
         router.add("GET", NamespaceAPI.collectionPath, authenticated(namespaces.list))
@@ -31,8 +33,8 @@ public struct RegistryRoutes: Sendable {
     private func authenticated(
         _ endpoint: @escaping @Sendable (Request, Caller) throws -> Response
     ) -> Router.Handler {
-        { [authenticator, logger] request in
-            Self.answer(request, logger: logger) {
+        { [authenticator, metrics, logger] request in
+            Self.answer(request, metrics: metrics, logger: logger) {
                 let caller = try authenticator.authenticate(token: request.header("X-Auth-Token"))
                 return try endpoint(request, caller)
             }
@@ -40,15 +42,17 @@ public struct RegistryRoutes: Sendable {
     }
 
     /// Runs `body`; turns what it throws into the client's answer, logging what the client must not see.
-    static func answer(_ request: Request, logger: Logger, _ body: () throws -> Response) -> Response {
+    static func answer(_ request: Request, metrics: ServiceMetrics, logger: Logger, _ body: () throws -> Response) -> Response {
         do {
             return try body()
         } catch let error as APIError {
             return error.response
         } catch let error as PostgresError where error.isUnavailable {
+            metrics.recordDatabaseError(kind: "unavailable")
             logger.warning("database unavailable", ["request_id": .string(request.id), "error": .string(error.detail)])
             return APIError.unavailable.response
         } catch let error as PostgresError {
+            metrics.recordDatabaseError(kind: "query")
             logger.error("database error", ["request_id": .string(request.id), "error": .string(error.detail),
                                              "sqlstate": .string(error.sqlState ?? "")])
             return APIError.internalError.response

@@ -1,9 +1,10 @@
 import Foundation
 import Log
+import Registry
 
 /// `registryd [serve | migrate [--status] | api-key ... | --help | --version]`.
 enum CommandLineInterface {
-    static let version = "0.1.0"
+    static let version = RegistryApplication.version
 
     static func run(arguments: [String], environment: [String: String]) -> Int32 {
         let command = arguments.first ?? "serve"

@@ -13,9 +13,11 @@ enum ServeCommand {
         let pool = Database.pool(configuration, logger: logger)
         defer { pool.close() }
 
+        let migrator: Migrator
         do {
+            migrator = try Database.migrator(configuration, logger: logger)
             try Database.waitUntilReachable(pool, timeout: .seconds(configuration.startupTimeoutSeconds), logger: logger)
-            let applied = try Database.migrator(configuration, logger: logger).migrate(on: pool)
+            let applied = try migrator.migrate(on: pool)
             logger.info("schema is current", ["applied_now": .int(applied.count)])
         } catch {
             logger.error("start-up failed", ["error": .string(Database.describe(error))])
@@ -30,7 +32,9 @@ enum ServeCommand {
                 namespaceQuota: configuration.namespaceQuota,
                 authCacheLifetime: .milliseconds(configuration.authCacheMilliseconds),
                 purgeInterval: .milliseconds(configuration.purgeIntervalMilliseconds)),
+            migrator: migrator,
             logger: logger)
+        let metrics = application.metrics
         let server = Server(
             configuration: .init(
                 host: configuration.listenAddress,
@@ -39,13 +43,15 @@ enum ServeCommand {
                 connectionTimeoutSeconds: configuration.connectionTimeoutSeconds,
                 threadModel: configuration.threadModel),
             router: application.router,
-            logger: logger)
+            logger: logger,
+            onCompletion: { metrics.record($0) })
         do {
             try server.start()
         } catch {
             logger.error("start-up failed", ["error": .string(error.description)])
             return 1
         }
+        metrics.observe(server)
         application.purger.start()
         logger.info("listening", [
             "address": .string(configuration.listenAddress), "port": .int(Int(server.port)),

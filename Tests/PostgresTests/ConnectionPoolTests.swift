@@ -47,16 +47,31 @@ import TestSupport
         #expect(ContinuousClock.now - started < .seconds(5))
     }
 
-    @Test func brokenConnectionsAreReplaced() throws {
+    @Test func connectionsClosedByTheServerAreReplacedBeforeARequestFails() async throws {
         let pool = pool(size: 2)
         let firstBackend: Int64 = try pool.withConnection { try $0.query("SELECT pg_backend_pid()::bigint")[0].int64(0) }
         let admin = try Connection(connectionString: database.url)
         try admin.query("SELECT pg_terminate_backend($1::int)", [Int(firstBackend)])
-        // The next use of the dead connection fails as unavailable; the one after gets a new backend.
-        let failed = (try? pool.withConnection { try $0.query("SELECT 1") }) == nil
-        #expect(failed)
+        let exited = await eventually {
+            (try? admin.query("SELECT count(*) FROM pg_stat_activity WHERE pid = $1::int", [Int(firstBackend)])[0].int64(0)) == 0
+        }
+        #expect(exited)
+        // The idle connection is dead; the pool notices before lending it and opens a new one.
         let secondBackend: Int64 = try pool.withConnection { try $0.query("SELECT pg_backend_pid()::bigint")[0].int64(0) }
         #expect(secondBackend != firstBackend)
+    }
+
+    @Test func aConnectionThatBreaksDuringAQueryIsNotReused() throws {
+        let pool = pool(size: 1)
+        let admin = try Connection(connectionString: database.url)
+        let failed = (try? pool.withConnection { connection in
+            let pid = try connection.query("SELECT pg_backend_pid()")[0].int64(0)
+            try admin.query("SELECT pg_terminate_backend($1::int)", [Int(pid)])
+            return try connection.query("SELECT pg_sleep(1)")
+        }) == nil
+        #expect(failed)
+        #expect(pool.statistics.open == 0)
+        #expect(try pool.withConnection { try $0.query("SELECT 1::int")[0].int64(0) } == 1)
     }
 
     @Test func connectionLeftInsideATransactionIsNotReused() throws {

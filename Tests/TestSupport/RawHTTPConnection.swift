@@ -8,7 +8,8 @@ import Glibc
 ///
 /// It writes bytes as given and reads what comes back until the server closes the connection or
 /// the timeout passes; `statusCode` reads the status line only. No HTTP is parsed beyond that.
-public final class RawHTTPConnection {
+/// `@unchecked Sendable`: a connection may be handed to another thread, but is used by one at a time.
+public final class RawHTTPConnection: @unchecked Sendable {
     private let descriptor: Int32
 
     /// Connects to `127.0.0.1:port`.

@@ -35,8 +35,8 @@ public enum TestPostgres {
 
     nonisolated(unsafe) static var ownedClusterDirectory: String?
 
-    /// Creates an empty database and returns its URL.
-    public static func createDatabase() throws -> String {
+    /// Creates an empty database in the shared cluster (or the cluster of `admin`) and returns its URL.
+    public static func createDatabase(admin adminURL: String = TestPostgres.adminURL) throws -> String {
         let name = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
         let admin = try Connection(connectionString: adminURL)
         try admin.execute("CREATE DATABASE \(name)")
@@ -77,14 +77,39 @@ public enum TestPostgres {
     }
 }
 
+/// A cluster of one test's own, for tests that stop and start PostgreSQL. Durable (fsync on), so
+/// that a crash loses nothing that was acknowledged.
+public final class PrivateCluster: Sendable {
+    public let directory: String
+    public let adminURL: String
+
+    public init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("registryd-private-\(UUID().uuidString.prefix(8))").path
+        adminURL = try TestPostgres.runScript(["start", directory]).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    deinit {
+        _ = try? TestPostgres.runScript(["stop", directory])
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// Kills the server the way a crash would (`pg_ctl stop -m immediate`).
+    public func kill() throws { _ = try TestPostgres.runScript(["stop", directory, "immediate"]) }
+
+    /// Starts the server again on the same data.
+    public func start() throws { _ = try TestPostgres.runScript(["start", directory]) }
+}
+
 /// A fresh, migrated database and a pool on it.
 public struct TestDatabase: Sendable {
     public let url: String
     public let pool: ConnectionPool
 
     /// Creates a database; applies the repository's migrations unless `migrated` is false.
-    public init(migrated: Bool = true, poolSize: Int = 10, acquireTimeout: Duration = .seconds(5)) throws {
-        url = try TestPostgres.createDatabase()
+    public init(
+        migrated: Bool = true, poolSize: Int = 10, acquireTimeout: Duration = .seconds(5), admin: String = TestPostgres.adminURL
+    ) throws {
+        url = try TestPostgres.createDatabase(admin: admin)
         pool = ConnectionPool(
             configuration: .init(connectionString: url, size: poolSize, acquireTimeout: acquireTimeout),
             logger: Logger(label: "test", level: .error))

@@ -19,19 +19,24 @@ public final class TestService: Sendable {
         quota: Int = 100_000,
         authCacheLifetime: Duration = .seconds(10),
         poolSize: Int = 10,
-        poolTimeout: Duration = .seconds(5)
+        poolTimeout: Duration = .seconds(5),
+        cluster: PrivateCluster? = nil
     ) throws {
-        database = try TestDatabase(poolSize: poolSize, acquireTimeout: poolTimeout)
+        database = try TestDatabase(poolSize: poolSize, acquireTimeout: poolTimeout, admin: cluster?.adminURL ?? TestPostgres.adminURL)
         logs = LogSink.memory()
         let logger = Logger(label: "test", level: .info, sink: logs)
         let application = RegistryApplication(
             pool: database.pool,
             settings: .init(regions: regions, namespaceQuota: quota, authCacheLifetime: authCacheLifetime,
                             purgeInterval: .milliseconds(50)),
+            migrator: Migrator(migrations: try Migration.load(from: TestPostgres.migrationsDirectory), logger: logger),
             logger: logger)
         router = application.router
-        server = Server(configuration: .init(host: "127.0.0.1", port: 0), router: application.router, logger: logger)
+        let metrics = application.metrics
+        server = Server(configuration: .init(host: "127.0.0.1", port: 0), router: application.router, logger: logger,
+                        onCompletion: { metrics.record($0) })
         try server.start()
+        metrics.observe(server)
         purger = application.purger
         purger.start()
         baseURL = "http://127.0.0.1:\(server.port)"

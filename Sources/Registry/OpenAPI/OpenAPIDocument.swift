@@ -121,6 +121,43 @@ public enum OpenAPIDocument {
         }
       }
     },
+    "/healthz": {
+      "get": {
+        "operationId": "Health",
+        "tags": ["Service"],
+        "summary": "Liveness: the process answers",
+        "security": [],
+        "responses": {
+          "200": {"description": "Alive.", "content": {"application/json": {"schema": {"type": "object", "required": ["status"], "properties": {"status": {"const": "ok"}}}}}},
+          "405": {"$ref": "#/components/responses/MethodNotAllowed"}
+        }
+      }
+    },
+    "/readyz": {
+      "get": {
+        "operationId": "Readiness",
+        "tags": ["Service"],
+        "summary": "Readiness: the database answers and its schema is the one this build expects",
+        "security": [],
+        "responses": {
+          "200": {"description": "Ready.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Readiness"}}}},
+          "503": {"description": "Not ready; checks say why.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Readiness"}}}},
+          "405": {"$ref": "#/components/responses/MethodNotAllowed"}
+        }
+      }
+    },
+    "/metrics": {
+      "get": {
+        "operationId": "Metrics",
+        "tags": ["Service"],
+        "summary": "Prometheus metrics (text exposition format 0.0.4)",
+        "security": [],
+        "responses": {
+          "200": {"description": "Requests, latency, pool, database errors, build info.", "content": {"text/plain": {"schema": {"type": "string"}}}},
+          "405": {"$ref": "#/components/responses/MethodNotAllowed"}
+        }
+      }
+    },
     "/registry/v1/openapi.json": {
       "get": {
         "operationId": "GetOpenAPIDocument",
@@ -156,6 +193,14 @@ public enum OpenAPIDocument {
       "Error": {"description": "The database is unavailable (503, retry) or an unexpected failure (500).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
     },
     "schemas": {
+      "Readiness": {
+        "type": "object",
+        "required": ["status", "checks"],
+        "properties": {
+          "status": {"enum": ["ready", "unavailable"]},
+          "checks": {"type": "object", "required": ["database", "schema"], "properties": {"database": {"type": "string"}, "schema": {"type": "string"}}}
+        }
+      },
       "OptionalUUID": {"description": "A UUID; the empty string means unset.", "anyOf": [{"type": "string", "format": "uuid"}, {"const": ""}]},
       "NamespaceStatus": {"type": "string", "enum": ["unknown", "ready", "deleting", "error", "locked"]},
       "ListNamespacesOrderBy": {"type": "string", "enum": ["created_at_asc", "created_at_desc", "name_asc", "name_desc", "description_asc", "description_desc", "region", "status_asc", "status_desc"], "default": "created_at_asc"},
