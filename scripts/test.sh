@@ -19,10 +19,10 @@ swift build --build-tests
 echo "== swift test (unit, PostgreSQL integration, end-to-end over HTTP)" >&2
 swift test --skip-build
 
-echo "== official Scaleway SDK, schemathesis and hostile clients against a running registryd" >&2
+echo "== official Scaleway SDK, schemathesis and hostile clients against a running registryd; compose and Dockerfile checks" >&2
 if [ ! -x .venv/bin/pytest ] || ! cmp -s Tests/sdk/requirements.txt .venv/requirements.txt; then
     python3 -m venv .venv
     .venv/bin/pip install -q --disable-pip-version-check -r Tests/sdk/requirements.txt
     cp Tests/sdk/requirements.txt .venv/requirements.txt
 fi
-REGISTRYD_BINARY="$(swift build --show-bin-path)/registryd" .venv/bin/pytest -q -p no:cacheprovider Tests/sdk
+REGISTRYD_BINARY="$(swift build --show-bin-path)/registryd" .venv/bin/pytest -q -p no:cacheprovider Tests/sdk Tests/deploy

@@ -1,9 +1,11 @@
 """Fixtures of the SDK compatibility suite: a running registryd and keys for it.
 
-Against an existing service, set REGISTRYD_URL plus SCW_ACCESS_KEY, SCW_SECRET_KEY and
-SCW_DEFAULT_ORGANIZATION_ID (the docker compose `tests` service does). Otherwise the suite starts
-registryd itself: REGISTRYD_BINARY (default .build/debug/registryd) on a fresh database created in
-the cluster of REGISTRYD_TEST_DATABASE_URL, with keys made by `registryd api-key create`.
+Against a running service, set REGISTRYD_URL plus SCW_ACCESS_KEY, SCW_SECRET_KEY and
+SCW_DEFAULT_ORGANIZATION_ID; with DATABASE_URL and REGISTRYD_BINARY too, tests that need an
+organization of their own create more keys (Tests/sdk/run-against-url.sh, which the docker compose
+`tests` service runs, sets all of them). Otherwise the suite starts registryd itself:
+REGISTRYD_BINARY (default .build/debug/registryd) on a fresh database created in the cluster of
+REGISTRYD_TEST_DATABASE_URL, with keys made by `registryd api-key create`.
 """
 
 import os
@@ -99,7 +101,10 @@ def start_registryd(**extra_environment: str):
 @pytest.fixture(scope="session")
 def service():
     if os.environ.get("REGISTRYD_URL"):
-        yield Service(url=os.environ["REGISTRYD_URL"].rstrip("/"), database_url=None, binary=None)
+        can_create_keys = os.environ.get("DATABASE_URL") and os.environ.get("REGISTRYD_BINARY")
+        yield Service(url=os.environ["REGISTRYD_URL"].rstrip("/"),
+                      database_url=os.environ.get("DATABASE_URL") if can_create_keys else None,
+                      binary=os.environ.get("REGISTRYD_BINARY") if can_create_keys else None)
         return
     started, process = start_registryd()
     yield started
@@ -109,7 +114,7 @@ def service():
 
 @pytest.fixture(scope="session")
 def key(service):
-    if service.binary is None:
+    if os.environ.get("SCW_SECRET_KEY") and os.environ.get("REGISTRYD_URL"):
         organization = os.environ["SCW_DEFAULT_ORGANIZATION_ID"]
         return Key(os.environ["SCW_ACCESS_KEY"], os.environ["SCW_SECRET_KEY"], organization,
                    os.environ.get("SCW_DEFAULT_PROJECT_ID", organization))

@@ -8,6 +8,7 @@ afterwards.
 """
 
 import json
+import os
 import socket
 import threading
 import time
@@ -20,23 +21,27 @@ PATH = "/registry/v1/regions/fr-par/namespaces"
 
 
 @pytest.fixture(scope="module")
-def hostile_target():
+def hostile_target(service, key):
+    if os.environ.get("REGISTRYD_URL"):
+        yield service, key  # a running service, as it is configured
+        return
     # A service of its own, with a short idle timeout so that slow clients are cut off quickly.
-    service, process = start_registryd(HTTP_CONNECTION_TIMEOUT_S="2", HTTP_CONNECTION_LIMIT="2000")
-    key = service.create_key()
-    yield service, key
+    own, process = start_registryd(HTTP_CONNECTION_TIMEOUT_S="2", HTTP_CONNECTION_LIMIT="2000")
+    yield own, own.create_key()
     process.terminate()
     process.wait(timeout=15)
     assert process.returncode == 0
 
 
-def port_of(service) -> int:
-    return int(service.url.rsplit(":", 1)[1])
+def address_of(service) -> tuple[str, int]:
+    host_port = service.url.split("://", 1)[1].split("/", 1)[0]
+    host, _, port = host_port.rpartition(":")
+    return host, int(port)
 
 
-def exchange(port: int, raw: bytes, timeout: float = 10.0) -> tuple[int | None, bytes]:
+def exchange(address: tuple[str, int], raw: bytes, timeout: float = 10.0) -> tuple[int | None, bytes]:
     """Sends raw bytes on a new connection, reads until it closes; returns (status, body)."""
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as connection:
+    with socket.create_connection(address, timeout=timeout) as connection:
         try:
             connection.sendall(raw)
         except OSError:
@@ -64,9 +69,9 @@ def request(method: str, target: str, token: str, body: bytes = b"", extra: byte
 
 
 class Canary(threading.Thread):
-    def __init__(self, port: int, token: str, namespace_id: str):
+    def __init__(self, address: tuple[str, int], token: str, namespace_id: str):
         super().__init__(daemon=True)
-        self.port, self.token, self.namespace_id = port, token, namespace_id
+        self.address, self.token, self.namespace_id = address, token, namespace_id
         self.stop = threading.Event()
         self.answers = 0
         self.failures: list[str] = []
@@ -75,7 +80,7 @@ class Canary(threading.Thread):
         while not self.stop.is_set():
             for target in (PATH, f"{PATH}/{self.namespace_id}"):
                 try:
-                    status, body = exchange(self.port, request("GET", target, self.token), timeout=5)
+                    status, body = exchange(self.address, request("GET", target, self.token), timeout=5)
                     document = json.loads(body)
                     if status != 200 or ("namespaces" not in document and document.get("id") != self.namespace_id):
                         self.failures.append(f"{target}: {status} {body[:200]!r}")
@@ -87,19 +92,19 @@ class Canary(threading.Thread):
 
 def test_service_keeps_answering_under_hostile_input(hostile_target):
     service, key = hostile_target
-    port, token = port_of(service), key.secret_key
-    status, body = exchange(port, request("POST", PATH, token, b'{"name":"canary-ns"}'))
+    address, token = address_of(service), key.secret_key
+    status, body = exchange(address, request("POST", PATH, token, b'{"name":"canary-ns"}'))
     assert status == 200, body
-    canary = Canary(port, token, json.loads(body)["id"])
+    canary = Canary(address, token, json.loads(body)["id"])
     canary.start()
 
     # Truncated bodies: a Content-Length promising more than is sent, then the client goes away.
     for _ in range(50):
-        with socket.create_connection(("127.0.0.1", port)) as connection:
+        with socket.create_connection(address) as connection:
             connection.sendall(request("POST", PATH, token, b"")[:-2] + b"Content-Length: 500\r\n\r\n{\"name\":")
 
     # Oversized: 10 MiB declared and sent is refused at once with 413.
-    status, body = exchange(port, request("POST", PATH, token, b"x" * (10 * 1024 * 1024)))
+    status, body = exchange(address, request("POST", PATH, token, b"x" * (10 * 1024 * 1024)))
     assert status == 413 and json.loads(body)["type"] == "request_entity_too_large"
 
     # Invalid UTF-8, huge numbers, deep nesting, wrong shapes: 400 with the argument named.
@@ -112,28 +117,28 @@ def test_service_keeps_answering_under_hostile_input(hostile_target):
         (b"null", "body"),
         (b'{"name":"' + b"a" * 60000 + b'"}', "name"),
     ]:
-        status, body = exchange(port, request("POST", PATH, token, payload))
+        status, body = exchange(address, request("POST", PATH, token, payload))
         assert status == 400, (payload[:40], body)
         details = json.loads(body)["details"]
         assert any(detail["argument_name"] == argument for detail in details), (payload[:40], details)
-    status, body = exchange(port, request("POST", PATH, token, b'{"name":"huge-unknown-ns","x":1e999999999,"y":-0.0e-99999}'))
+    status, body = exchange(address, request("POST", PATH, token, b'{"name":"huge-unknown-ns","x":1e999999999,"y":-0.0e-99999}'))
     assert status == 200, body
 
     # Repeated and empty query parameters.
-    assert exchange(port, request("GET", PATH + "?page=1&page=2", token))[0] == 400
-    assert exchange(port, request("GET", PATH + "?page=&page_size=&order_by=&name=&project_id=", token))[0] == 200
+    assert exchange(address, request("GET", PATH + "?page=1&page=2", token))[0] == 400
+    assert exchange(address, request("GET", PATH + "?page=&page_size=&order_by=&name=&project_id=", token))[0] == 200
     # Thousands of query parameters: answered, or refused by libmicrohttpd (connection closed).
-    assert exchange(port, request("GET", PATH + "?" + "&".join(f"x{i}=1" for i in range(2000)), token))[0] in (None, 200, 414, 431)
+    assert exchange(address, request("GET", PATH + "?" + "&".join(f"x{i}=1" for i in range(2000)), token))[0] in (None, 200, 414, 431)
 
     # Header floods: thousands of headers, and one enormous header. libmicrohttpd refuses them.
     flood = b"".join(b"X-Flood-%d: value\r\n" % index for index in range(5000))
-    assert exchange(port, request("GET", PATH, token, extra=flood))[0] in (None, 413, 431)
+    assert exchange(address, request("GET", PATH, token, extra=flood))[0] in (None, 413, 431)
     huge = b"X-Huge: " + b"h" * 200_000 + b"\r\n"
-    assert exchange(port, request("GET", PATH, token, extra=huge))[0] in (None, 413, 431)
+    assert exchange(address, request("GET", PATH, token, extra=huge))[0] in (None, 413, 431)
 
     # Slow clients: a byte every 100 ms on 50 connections, and 300 idle connections.
-    slow = [socket.create_connection(("127.0.0.1", port)) for _ in range(50)]
-    idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(300)]
+    slow = [socket.create_connection(address) for _ in range(50)]
+    idle = [socket.create_connection(address) for _ in range(300)]
     partial = request("GET", PATH, token)
     for index in range(15):
         for connection in slow:
@@ -152,7 +157,7 @@ def test_service_keeps_answering_under_hostile_input(hostile_target):
     assert canary.answers > 20
 
     # Afterwards: still correct, for a new namespace and a listing.
-    status, body = exchange(port, request("POST", PATH, token, b'{"name":"after-the-storm"}'))
+    status, body = exchange(address, request("POST", PATH, token, b'{"name":"after-the-storm"}'))
     assert status == 200, body
-    status, body = exchange(port, request("GET", PATH + "?name=after-the-storm", token))
+    status, body = exchange(address, request("GET", PATH + "?name=after-the-storm", token))
     assert status == 200 and json.loads(body)["total_count"] == 1

@@ -1,0 +1,89 @@
+"""Static checks of docker-compose.yml and the Dockerfile: no Docker engine runs here, so what
+compose and the image promise (and the README documents) is checked by reading the files."""
+
+import os
+import re
+
+import yaml
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+def compose():
+    with open(os.path.join(ROOT, "docker-compose.yml")) as file:
+        return yaml.safe_load(file)
+
+
+def dockerfile_stages():
+    with open(os.path.join(ROOT, "Dockerfile")) as file:
+        text = file.read()
+    stages = {}
+    for block in re.split(r"(?m)^FROM ", text)[1:]:
+        header, _, body = block.partition("\n")
+        image, _, name = header.partition(" AS ")
+        stages[name.strip() or image.strip()] = (image.strip(), body)
+    return stages
+
+
+def test_compose_has_the_three_services():
+    services = compose()["services"]
+    assert set(services) == {"postgres", "registryd", "tests"}
+    assert services["tests"]["profiles"] == ["tests"]
+
+
+def test_postgres_has_a_health_check_and_a_named_volume():
+    document = compose()
+    postgres = document["services"]["postgres"]
+    assert "pg_isready" in " ".join(postgres["healthcheck"]["test"])
+    volume = postgres["volumes"][0].split(":")[0]
+    assert volume in document["volumes"]
+    assert postgres["environment"]["POSTGRES_DB"] == "registryd"
+
+
+def test_registryd_starts_only_once_postgres_is_healthy_and_is_configured_by_environment():
+    registryd = compose()["services"]["registryd"]
+    assert registryd["build"]["context"] == "."
+    assert registryd["depends_on"]["postgres"]["condition"] == "service_healthy"
+    environment = registryd["environment"]
+    for variable in ["DATABASE_URL", "PORT", "REGIONS", "ENDPOINT_TEMPLATE", "DB_POOL_SIZE", "LOG_LEVEL"]:
+        assert variable in environment, variable
+    assert "@postgres:5432/" in environment["DATABASE_URL"]
+    assert "8080:8080" in registryd["ports"]
+    assert str(environment["PORT"]) == "8080"
+    assert "/readyz" in " ".join(registryd["healthcheck"]["test"])
+    assert int(registryd["stop_grace_period"].rstrip("s")) > int(environment["SHUTDOWN_GRACE_S"])
+
+
+def test_every_compose_variable_is_one_registryd_knows():
+    with open(os.path.join(ROOT, "Sources", "registryd", "Configuration.swift")) as file:
+        known = set(re.findall(r'Variable\(name: "([A-Z_]+)"', file.read()))
+    assert set(compose()["services"]["registryd"]["environment"]) <= known
+
+
+def test_tests_service_runs_the_suite_against_registryd_by_url():
+    tests = compose()["services"]["tests"]
+    assert tests["build"]["target"] == "tests"
+    assert tests["depends_on"]["registryd"]["condition"] == "service_healthy"
+    assert tests["environment"]["REGISTRYD_URL"] == "http://registryd:8080"
+    assert "DATABASE_URL" in tests["environment"]
+    assert "tests" in dockerfile_stages()
+
+
+def test_runtime_image_is_slim_non_root_and_carries_the_migrations():
+    stages = dockerfile_stages()
+    assert stages["build"][0].startswith("swift:")
+    image, body = stages["runtime"]
+    assert image.startswith("debian:") and image.endswith("-slim")
+    installed = set(re.search(r"apt-get install[^\n]*--no-install-recommends ([^\\\n&]+)", body).group(1).split())
+    assert installed == {"libpq5", "libmicrohttpd12"}
+    assert re.search(r"(?m)^USER (?!0|root)", body)
+    assert "COPY migrations" in body and "MIGRATIONS_DIR=" in body
+    assert "EXPOSE 8080" in body
+    assert list(stages)[-1] == "runtime", "the runtime stage must be last: it is what `docker build .` produces"
+
+
+def test_readme_documents_compose_usage():
+    with open(os.path.join(ROOT, "README.md")) as file:
+        readme = file.read()
+    for command in ["docker compose up", "docker compose run --rm --build tests", "/healthz", "/readyz", "/metrics"]:
+        assert command in readme, command
