@@ -112,7 +112,7 @@ public struct TestDatabase: Sendable {
         url = try TestPostgres.createDatabase(admin: admin)
         pool = ConnectionPool(
             configuration: .init(connectionString: url, size: poolSize, acquireTimeout: acquireTimeout),
-            logger: Logger(label: "test", level: .error))
+            logger: Logger(label: "test", level: .error, sink: LogSink.memory()))
         if migrated {
             let migrations = try Migration.load(from: TestPostgres.migrationsDirectory)
             try Migrator(migrations: migrations, logger: Logger(label: "test", level: .error)).migrate(on: pool)
