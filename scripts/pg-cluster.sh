@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A private PostgreSQL cluster in a directory, for `make run`, `make test` and the benchmarks.
 #
-#   scripts/pg-cluster.sh start DIR [--throwaway]   initialise DIR on first use, start, print the URL
+#   scripts/pg-cluster.sh start DIR [--throwaway|--benchmark]
+#                                                   initialise DIR on first use, start, print the URL
 #   scripts/pg-cluster.sh stop DIR [immediate]      stop it (no error when it is not running);
 #                                                   `immediate` kills it like a crash would
 #   scripts/pg-cluster.sh url DIR                   print the URL of a running cluster
@@ -10,6 +11,7 @@
 # for a socket), so it never collides with another server's port. PostgreSQL refuses to run as
 # root: when invoked as root, the cluster belongs to the `postgres` user and runs as it.
 # --throwaway turns off fsync and friends: fast, and fine for data that tests throw away.
+# --benchmark keeps durable settings and loads pg_stat_statements (make bench reads statements back).
 set -euo pipefail
 
 command=${1:?usage: pg-cluster.sh start|stop|url DIR}
@@ -63,6 +65,9 @@ start)
     options="-c listen_addresses='' -c unix_socket_directories='$socket_dir' -c max_connections=300"
     if [ "$option" = "--throwaway" ]; then
         options="$options -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    fi
+    if [ "$option" = "--benchmark" ]; then
+        options="$options -c shared_preload_libraries=pg_stat_statements -c shared_buffers=256MB"
     fi
     if ! as_owner "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1; then
         as_owner "$bindir/pg_ctl" -D "$data" -l "$dir/server.log" -o "$options" -w -t 60 start >/dev/null \

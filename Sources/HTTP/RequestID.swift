@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Request ids: the caller's when it is a sane token, else a new random UUID.
 public enum RequestID {
     /// The longest caller-supplied id kept.
@@ -27,24 +29,52 @@ public enum RequestID {
         }
     }
 
-    /// A new random (version 4) UUID, lowercase.
+    /// A new version 4 UUID, lowercase, unique within the process and unpredictable across processes.
+    ///
+    /// Not from the system's random source: that costs a `getrandom` system call per 64 bits,
+    /// two per request. Instead a per-process random seed and an atomic counter go through
+    /// SplitMix64, a bijection, so ids never repeat within a process (request ids need uniqueness,
+    /// not secrecy).
     public static func generate() -> String {
-        var generator = SystemRandomNumberGenerator()
-        var high = generator.next() as UInt64
-        var low = generator.next() as UInt64
+        let count = counter.add(1, ordering: .relaxed).newValue
+        var high = splitMix(seed.high &+ count)
+        var low = splitMix(seed.low ^ count)
         high = (high & 0xFFFF_FFFF_FFFF_0FFF) | 0x0000_0000_0000_4000
         low = (low & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000
-        let hexDigits = Array("0123456789abcdef".utf8)
-        var text = [UInt8]()
-        text.reserveCapacity(36)
-        for (index, shift) in stride(from: 60, through: 0, by: -4).enumerated() {
-            if index == 8 || index == 12 { text.append(UInt8(ascii: "-")) }
-            text.append(hexDigits[Int((high >> UInt64(shift)) & 0xF)])
+        return String(unsafeUninitializedCapacity: 36) { text in
+            var position = 0
+            appendHex(high, dashesBefore: 8, 12, to: text, at: &position)
+            appendHex(low, dashesBefore: 0, 4, to: text, at: &position)
+            return position
         }
-        for (index, shift) in stride(from: 60, through: 0, by: -4).enumerated() {
-            if index == 0 || index == 4 { text.append(UInt8(ascii: "-")) }
-            text.append(hexDigits[Int((low >> UInt64(shift)) & 0xF)])
+    }
+
+    /// Writes the 16 hex digits of `word`, with a dash before the digits at the two given indexes.
+    private static func appendHex(
+        _ word: UInt64, dashesBefore first: Int, _ second: Int, to text: UnsafeMutableBufferPointer<UInt8>, at position: inout Int
+    ) {
+        let hexDigits: StaticString = "0123456789abcdef"
+        for index in 0..<16 {
+            if index == first || index == second {
+                text[position] = UInt8(ascii: "-")
+                position += 1
+            }
+            text[position] = hexDigits.utf8Start[Int((word >> UInt64(60 - index * 4)) & 0xF)]
+            position += 1
         }
-        return String(decoding: text, as: UTF8.self)
+    }
+
+    private static let seed: (high: UInt64, low: UInt64) = {
+        var generator = SystemRandomNumberGenerator()
+        return (generator.next(), generator.next())
+    }()
+
+    private static let counter = Atomic<UInt64>(0)
+
+    private static func splitMix(_ value: UInt64) -> UInt64 {
+        var z = value &+ 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }

@@ -68,7 +68,10 @@ public final class Server: @unchecked Sendable {
                 bind_host: host,
                 connection_limit: UInt32(configuration.connectionLimit),
                 connection_timeout_seconds: UInt32(configuration.connectionTimeoutSeconds),
-                connection_memory_limit: 128 * 1024,
+                // libmicrohttpd zeroes this pool between requests of a keep-alive connection: at
+                // 128 KiB the memset was 2.3% of the GET benchmark's CPU. 64 KiB still holds a
+                // header section of about 32 KiB.
+                connection_memory_limit: 64 * 1024,
                 thread_pool_size: poolSize,
                 thread_stack_size: configuration.threadStackSize,
                 listen_backlog: 1024)

@@ -82,25 +82,45 @@ public struct JSONWriter: Sendable {
         needsComma = true
     }
 
-    /// Writes `key` followed by a string value.
-    public mutating func field(_ name: String, _ value: String) {
-        key(name)
+    /// Writes `name` followed by a string value.
+    public mutating func field(_ name: StaticString, _ value: String) {
+        literalKey(name)
         string(value)
     }
 
-    /// Writes `key` followed by a boolean value.
-    public mutating func field(_ name: String, _ value: Bool) {
-        key(name)
+    /// Writes `name` followed by a boolean value.
+    public mutating func field(_ name: StaticString, _ value: Bool) {
+        literalKey(name)
         bool(value)
     }
 
-    /// Writes `key` followed by an integer value.
-    public mutating func field<T: BinaryInteger>(_ name: String, _ value: T) {
-        key(name)
+    /// Writes `name` followed by an integer value.
+    public mutating func field<T: BinaryInteger>(_ name: StaticString, _ value: T) {
+        literalKey(name)
         int(value)
     }
 
+    /// Writes `name` followed by an RFC 3339 timestamp (see `RFC3339`), without an intermediate String.
+    public mutating func field(_ name: StaticString, timestamp microsecondsSinceEpoch: Int64) {
+        literalKey(name)
+        bytes.append(UInt8(ascii: "\""))
+        RFC3339.append(microsecondsSinceEpoch: microsecondsSinceEpoch, to: &bytes)
+        bytes.append(UInt8(ascii: "\""))
+        needsComma = true
+    }
+
     // MARK: - Private
+
+    /// A key written as it is: field names are ASCII identifiers in the source, never user data,
+    /// so they need no escaping and no scan.
+    private mutating func literalKey(_ name: StaticString) {
+        separate()
+        bytes.append(UInt8(ascii: "\""))
+        name.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: ":"))
+        needsComma = false
+    }
 
     private mutating func separate() {
         if needsComma { bytes.append(UInt8(ascii: ",")) }

@@ -3,14 +3,19 @@
 public enum RFC3339 {
     /// Formats microseconds since 1970-01-01T00:00:00Z.
     public static func format(microsecondsSinceEpoch micros: Int64) -> String {
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(27)
+        append(microsecondsSinceEpoch: micros, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends the formatted timestamp's 27 bytes to `bytes`.
+    public static func append(microsecondsSinceEpoch micros: Int64, to bytes: inout [UInt8]) {
         let seconds = micros >= 0 ? micros / 1_000_000 : (micros - 999_999) / 1_000_000
         let fraction = Int(micros - seconds * 1_000_000)
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         let secondOfDay = Int(seconds - days * 86_400)
         let (year, month, day) = civilDate(daysSinceEpoch: days)
-
-        var bytes = [UInt8]()
-        bytes.reserveCapacity(27)
         append(year, width: 4, to: &bytes)
         bytes.append(UInt8(ascii: "-"))
         append(Int64(month), width: 2, to: &bytes)
@@ -25,7 +30,6 @@ public enum RFC3339 {
         bytes.append(UInt8(ascii: "."))
         append(Int64(fraction), width: 6, to: &bytes)
         bytes.append(UInt8(ascii: "Z"))
-        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Year, month and day of the proleptic Gregorian calendar (Howard Hinnant's `civil_from_days`).
@@ -43,14 +47,13 @@ public enum RFC3339 {
     }
 
     private static func append(_ value: Int64, width: Int, to bytes: inout [UInt8]) {
-        var digits = [UInt8](repeating: UInt8(ascii: "0"), count: width)
+        var divisor: Int64 = 1
+        for _ in 1..<width { divisor *= 10 }
         var rest = value
-        var index = width - 1
-        while index >= 0 {
-            digits[index] = UInt8(ascii: "0") + UInt8(rest % 10)
-            rest /= 10
-            index -= 1
+        while divisor > 0 {
+            bytes.append(UInt8(ascii: "0") + UInt8(rest / divisor % 10))
+            rest %= divisor
+            divisor /= 10
         }
-        bytes.append(contentsOf: digits)
     }
 }

@@ -64,7 +64,7 @@ public struct Logger: Sendable {
         guard isEnabled(level) else { return }
         var writer = JSONWriter(capacity: 256)
         writer.beginObject()
-        writer.field("ts", RFC3339.format(microsecondsSinceEpoch: Self.now()))
+        writer.field("ts", timestamp: Self.now())
         writer.field("level", level.description)
         writer.field("logger", label)
         writer.field("msg", message)

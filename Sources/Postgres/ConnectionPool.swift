@@ -5,8 +5,9 @@ import Log
 ///
 /// Connections are opened lazily, up to `size`, outside the pool's lock, so a slow connect does
 /// not stall callers that could use an idle connection. A caller that finds the pool exhausted
-/// waits at most `acquireTimeout`, then gets `PostgresError.poolTimeout` (the API answers 503):
-/// requests never queue forever.
+/// queues and waits at most `acquireTimeout`, then gets `PostgresError.poolTimeout` (the API
+/// answers 503): requests never queue forever. A released connection goes straight to the
+/// oldest waiter (see `PoolWaiter`).
 ///
 /// Every connection is checked when it comes back: one that is closed or still inside a
 /// transaction is discarded, never reused. Before an idle connection is lent, one `poll` checks
@@ -14,23 +15,34 @@ import Log
 /// since a server restart breaks them all at once; they are replaced on demand, so the first
 /// requests after a database restart succeed rather than fail on dead connections.
 ///
-/// `@unchecked Sendable`: every mutable field is guarded by `condition`, and a `Connection` is
+/// `@unchecked Sendable`: every mutable field is guarded by `mutex`, and a `Connection` is
 /// handed to exactly one caller at a time.
 public final class ConnectionPool: @unchecked Sendable {
     /// The settings the pool was created with.
     public let configuration: Configuration
     private let logger: Logger
-    private let condition = NSCondition()
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private var idle: [Connection] = []
+    private var waiters: [PoolWaiter] = []
     private var open = 0
     private var inUse = 0
-    private var waiting = 0
     private var isClosed = false
 
     /// Creates a pool; no connection is opened until one is needed.
     public init(configuration: Configuration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
+        var attributes = pthread_mutexattr_t()
+        pthread_mutexattr_init(&attributes)
+        // Spin briefly before sleeping: the critical sections are a few dozen instructions.
+        pthread_mutexattr_settype(&attributes, Int32(PTHREAD_MUTEX_ADAPTIVE_NP))
+        pthread_mutex_init(mutex, &attributes)
+        pthread_mutexattr_destroy(&attributes)
+    }
+
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
     }
 
     // MARK: - Lending
@@ -56,72 +68,108 @@ public final class ConnectionPool: @unchecked Sendable {
 
     /// The pool's occupancy right now.
     public var statistics: Statistics {
-        condition.lock()
-        defer { condition.unlock() }
-        return Statistics(capacity: configuration.size, open: open, inUse: inUse, waiting: waiting)
+        locked { Statistics(capacity: configuration.size, open: open, inUse: inUse, waiting: waiters.count) }
     }
 
-    /// Closes idle connections and refuses new loans; connections lent out are closed when returned.
+    /// Closes idle connections and refuses new loans; waiters are woken with `poolClosed`, and
+    /// connections lent out are closed when returned.
     public func close() {
-        condition.lock()
-        isClosed = true
-        let closing = idle
-        idle.removeAll()
-        open -= closing.count
-        condition.broadcast()
-        condition.unlock()
+        let (closing, woken): ([Connection], [PoolWaiter]) = locked {
+            isClosed = true
+            let closing = idle
+            let woken = waiters
+            open -= closing.count
+            idle.removeAll()
+            waiters.removeAll()
+            for waiter in woken { waiter.grant = .closed }
+            return (closing, woken)
+        }
+        for waiter in woken { waiter.post() }
         _ = closing  // released here, outside the lock: PQfinish may block briefly
     }
 
     // MARK: - Private
 
+    private enum Loan {
+        case idle(Connection)
+        case openNew
+        case wait(PoolWaiter)
+        case closed
+    }
+
     private func acquire() throws -> Connection {
         let deadline = Date(timeIntervalSinceNow: configuration.acquireTimeout.timeInterval)
-        condition.lock()
         while true {
-            if isClosed {
-                condition.unlock()
-                throw PostgresError.poolClosed
+            let loan: Loan = locked {
+                if isClosed { return .closed }
+                if let connection = idle.popLast() {
+                    inUse += 1
+                    return .idle(connection)
+                }
+                if open < configuration.size {
+                    open += 1
+                    inUse += 1
+                    return .openNew
+                }
+                let waiter = PoolWaiter()
+                waiters.append(waiter)
+                return .wait(waiter)
             }
-            if let connection = idle.popLast() {
-                if !connection.looksAlive {
-                    // The server went away (restart, failover): every idle connection is suspect.
+            switch loan {
+            case .closed:
+                throw PostgresError.poolClosed
+            case .idle(let connection):
+                if connection.looksAlive { return connection }
+                // The server went away (restart, failover): every idle connection is suspect.
+                let count = discardIdle(with: connection)
+                logger.warning("database connections closed by the server; reconnecting", ["discarded": .int(count)])
+            case .openNew:
+                return try connect()
+            case .wait(let waiter):
+                switch try grant(for: waiter, until: deadline) {
+                case .connection(let connection):
+                    if connection.looksAlive { return connection }
                     let count = discardIdle(with: connection)
                     logger.warning("database connections closed by the server; reconnecting", ["discarded": .int(count)])
-                    condition.lock()
-                    continue
+                case .openNew:
+                    return try connect()
+                case .closed:
+                    throw PostgresError.poolClosed
                 }
-                inUse += 1
-                condition.unlock()
-                return connection
-            }
-            if open < configuration.size {
-                open += 1
-                inUse += 1
-                condition.unlock()
-                return try connect()
-            }
-            waiting += 1
-            let signalled = condition.wait(until: deadline)
-            waiting -= 1
-            if !signalled && idle.isEmpty && open >= configuration.size {
-                condition.unlock()
-                throw PostgresError.poolTimeout(
-                    "no connection free within \(configuration.acquireTimeout) (pool size \(configuration.size))")
             }
         }
     }
 
-    /// Drops `connection` and every idle one, closing them after unlocking; returns how many.
-    /// Called with the lock held; returns with it released.
+    /// Waits for `waiter`'s grant, or gives up at `deadline` if none was granted by then.
+    private func grant(for waiter: PoolWaiter, until deadline: Date) throws -> PoolWaiter.Grant {
+        if !waiter.wait(until: deadline) {
+            let stillQueued: Bool = locked {
+                guard let index = waiters.firstIndex(where: { $0 === waiter }) else { return false }
+                waiters.remove(at: index)
+                return true
+            }
+            if stillQueued {
+                throw PostgresError.poolTimeout(
+                    "no connection free within \(configuration.acquireTimeout) (pool size \(configuration.size))")
+            }
+            waiter.waitForPost()  // granted just as the wait timed out: the post is on its way
+        }
+        return waiter.grant!
+    }
+
+    /// Drops `connection` (lent to this caller) and every idle one; returns how many were closed.
     private func discardIdle(with connection: Connection) -> Int {
-        var dropped = idle
+        var dropped: [Connection] = locked {
+            let dropped = idle
+            idle.removeAll()
+            open -= dropped.count + 1
+            inUse -= 1
+            return dropped
+        }
         dropped.append(connection)
-        open -= dropped.count
-        idle.removeAll()
-        condition.unlock()
         let count = dropped.count
         dropped.removeAll()  // PQfinish for each, outside the lock
+        wakeWaitersForFreedSlots()
         return count
     }
 
@@ -131,40 +179,76 @@ public final class ConnectionPool: @unchecked Sendable {
                 connectionString: configuration.connectionString,
                 connectTimeoutSeconds: configuration.connectTimeoutSeconds)
         } catch {
-            condition.lock()
-            open -= 1
-            inUse -= 1
-            condition.signal()
-            condition.unlock()
+            locked {
+                open -= 1
+                inUse -= 1
+            }
+            wakeWaitersForFreedSlots()
             logger.error("database connection failed", ["error": .string(error.detail)])
             throw error
         }
     }
 
+    /// Lets waiters open connections in the slots freed by discarded ones.
+    private func wakeWaitersForFreedSlots() {
+        let woken: [PoolWaiter] = locked {
+            var woken: [PoolWaiter] = []
+            while open < configuration.size, !waiters.isEmpty {
+                let waiter = waiters.removeFirst()
+                waiter.grant = .openNew
+                open += 1
+                inUse += 1
+                woken.append(waiter)
+            }
+            return woken
+        }
+        for waiter in woken { waiter.post() }
+    }
+
     private func release(_ connection: Connection) {
         let reusable = connection.isReusable
         let broken = !connection.isOpen
-        var discarded: [Connection] = []
-        condition.lock()
-        inUse -= 1
-        if reusable && !isClosed {
-            idle.append(connection)
-        } else {
-            open -= 1
-            discarded.append(connection)
-            if broken {
-                discarded.append(contentsOf: idle)
-                open -= idle.count
+        if !reusable {
+            let discarded: [Connection] = locked {
+                inUse -= 1
+                open -= 1
+                guard broken else { return [] }
+                let dropped = idle
+                open -= dropped.count
                 idle.removeAll()
+                return dropped
             }
+            _ = discarded
+            wakeWaitersForFreedSlots()
+            if broken {
+                logger.warning("database connection lost; discarding idle connections", ["discarded": .int(discarded.count + 1)])
+            } else {
+                logger.warning("database connection returned inside a transaction; discarded")
+            }
+            return
         }
-        condition.signal()
-        condition.unlock()
-        if broken {
-            logger.warning("database connection lost; discarding idle connections", ["discarded": .int(discarded.count)])
-        } else if !reusable {
-            logger.warning("database connection returned inside a transaction; discarded")
+        let handedTo: PoolWaiter? = locked {
+            if isClosed {
+                inUse -= 1
+                open -= 1
+                return nil
+            }
+            if !waiters.isEmpty {
+                let waiter = waiters.removeFirst()
+                waiter.grant = .connection(connection)
+                return waiter  // stays in use: it changes hands
+            }
+            inUse -= 1
+            idle.append(connection)
+            return nil
         }
+        handedTo?.post()
+    }
+
+    private func locked<T>(_ body: () throws -> T) rethrows -> T {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return try body()
     }
 }
 

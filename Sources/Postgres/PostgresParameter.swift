@@ -23,5 +23,5 @@ extension Bool: PostgresParameter {
 }
 
 extension UUID: PostgresParameter {
-    public var postgresText: String { uuidString }
+    public var postgresText: String { lowercasedString }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// Turns an `X-Auth-Token` into a `Caller`, or the 401 the contract describes.
 ///
@@ -20,7 +19,7 @@ public final class Authenticator: Sendable {
     private let repository: APIKeyRepository
     private let cacheLifetime: Duration
     private let maximumEntries: Int
-    private let cache = Mutex<[String: Entry]>([:])
+    private let cache = ReadMostly<[String: Entry]>([:])
 
     /// Creates an authenticator; `cacheLifetime` of zero looks every request up.
     public init(repository: APIKeyRepository, cacheLifetime: Duration = .seconds(10), maximumEntries: Int = 100_000) {
@@ -38,7 +37,7 @@ public final class Authenticator: Sendable {
         let now = ContinuousClock.now
         let wallClock = Self.wallClockMicros()
 
-        if let entry = cache.withLock({ $0[digest] }), entry.freshUntil > now {
+        if let entry = cache.read({ $0[digest] }), entry.freshUntil > now {
             if let expiresAt = entry.expiresAt, expiresAt <= wallClock {
                 throw APIError.deniedAuthentication(reason: "expired")
             }
@@ -47,7 +46,7 @@ public final class Authenticator: Sendable {
 
         guard let (key, storedDigest) = try repository.find(secretDigest: digest),
               APIKeyFormat.constantTimeEquals(storedDigest, digest), key.revokedAt == nil else {
-            cache.withLock { _ = $0.removeValue(forKey: digest) }
+            cache.write { _ = $0.removeValue(forKey: digest) }
             throw APIError.deniedAuthentication(reason: "not_found")
         }
         if let expiresAt = key.expiresAt, expiresAt <= wallClock {
@@ -56,7 +55,7 @@ public final class Authenticator: Sendable {
         let caller = Caller(organizationID: key.organizationID, projectID: key.projectID)
         if cacheLifetime > .zero {
             let entry = Entry(caller: caller, expiresAt: key.expiresAt, freshUntil: now.advanced(by: cacheLifetime))
-            cache.withLock { entries in
+            cache.write { entries in
                 if entries.count >= maximumEntries { entries.removeAll(keepingCapacity: true) }
                 entries[digest] = entry
             }

@@ -1,6 +1,7 @@
 import Foundation
 import Log
 import Postgres
+import Synchronization
 import Testing
 import TestSupport
 
@@ -31,6 +32,56 @@ import TestSupport
             try connection.query("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'registryd' AND datname = current_database()")[0].int64(0)
         }
         #expect(backends <= 3)
+    }
+
+    @Test func manyThreadsShareAFewConnectionsByHandOff() async throws {
+        let pool = pool(size: 2, timeout: .seconds(30))
+        let threads = 32
+        let results = try await withThrowingTaskGroup(of: Int64.self) { group in
+            for index in 0..<threads {
+                group.addTask {
+                    try await blocking {
+                        var sum: Int64 = 0
+                        for round in 0..<20 {
+                            sum += try pool.withConnection { try $0.query("SELECT $1::bigint", [index * 100 + round])[0].int64(0) }
+                        }
+                        return sum
+                    }
+                }
+            }
+            return try await group.reduce(into: [Int64]()) { $0.append($1) }
+        }
+        #expect(results.count == threads)
+        var expected: Int64 = 0
+        for index in 0..<threads {
+            for round in 0..<20 { expected += Int64(index * 100 + round) }
+        }
+        #expect(results.reduce(0, +) == expected)
+        let statistics = pool.statistics
+        #expect(statistics.open <= 2)
+        #expect(statistics.inUse == 0)
+        #expect(statistics.waiting == 0)
+    }
+
+    @Test func closingWakesWaitersWithAnError() async throws {
+        let pool = pool(size: 1, timeout: .seconds(30))
+        let holding = try await blocking { () -> Bool in
+            let started = DispatchSemaphore(value: 0)
+            let waiterFailed = Atomic<Bool>(false)
+            let waiter = Thread {
+                started.signal()
+                do { try pool.withConnection { _ in } } catch { waiterFailed.store(true, ordering: .relaxed) }
+            }
+            try pool.withConnection { _ in
+                waiter.start()
+                started.wait()
+                while pool.statistics.waiting == 0 { usleep(1000) }
+                pool.close()
+                while !waiterFailed.load(ordering: .relaxed) { usleep(1000) }
+            }
+            return waiterFailed.load(ordering: .relaxed)
+        }
+        #expect(holding)
     }
 
     @Test func waitingIsBoundedByTheAcquireTimeout() throws {

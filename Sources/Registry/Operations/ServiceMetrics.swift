@@ -1,7 +1,9 @@
 import Foundation
 import HTTP
 import Postgres
-import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What `/metrics` reports, in the Prometheus text exposition format (version 0.0.4).
 ///
@@ -35,11 +37,13 @@ public final class ServiceMetrics: Sendable {
         var databaseErrors: [String: UInt64] = [:]
     }
 
-    private let state = Mutex(State())
+    /// Requests are recorded into one of several stripes, chosen by thread, so that the request
+    /// threads rarely wait for each other; a scrape merges the stripes.
+    private let stripes = (0..<16).map { _ in Locked(State()) }
     private let pool: ConnectionPool
     private let startedAt = Date()
     /// Reads the HTTP server's gauges (open connections, requests in flight) once it exists.
-    private let serverGauges = Mutex<(@Sendable () -> (connections: Int, inFlight: Int))?>(nil)
+    private let serverGauges = Locked<(@Sendable () -> (connections: Int, inFlight: Int))?>(nil)
 
     public init(pool: ConnectionPool) {
         self.pool = pool
@@ -52,7 +56,7 @@ public final class ServiceMetrics: Sendable {
         let route = completion.route ?? "unmatched"
         let (seconds, attoseconds) = completion.duration.components
         let elapsed = Double(seconds) + Double(attoseconds) / 1e18
-        state.withLock { state in
+        stripe().withLock { state in
             state.requests[RequestKey(route: route, method: completion.method, status: completion.status), default: 0] += 1
             var latency = state.latencies[LatencyKey(route: route, method: completion.method)] ?? Latency()
             if let bucket = Self.latencyBuckets.firstIndex(where: { elapsed <= $0 }) { latency.buckets[bucket] += 1 }
@@ -64,7 +68,32 @@ public final class ServiceMetrics: Sendable {
 
     /// Records a database failure seen by a request: `unavailable` or `query`.
     func recordDatabaseError(kind: String) {
-        state.withLock { $0.databaseErrors[kind, default: 0] += 1 }
+        stripe().withLock { $0.databaseErrors[kind, default: 0] += 1 }
+    }
+
+    private func stripe() -> Locked<State> {
+        // Thread descriptors sit at stack boundaries, so mix the bits before picking a stripe.
+        let mixed = UInt64(UInt(pthread_self())) &* 0x9E37_79B9_7F4A_7C15
+        return stripes[Int(mixed >> 60) % stripes.count]
+    }
+
+    /// Every stripe added up.
+    private func merged() -> State {
+        var total = State()
+        for stripe in stripes {
+            stripe.withLock { state in
+                total.requests.merge(state.requests, uniquingKeysWith: +)
+                total.databaseErrors.merge(state.databaseErrors, uniquingKeysWith: +)
+                total.latencies.merge(state.latencies) { lhs, rhs in
+                    var sum = lhs
+                    sum.count += rhs.count
+                    sum.sum += rhs.sum
+                    for index in sum.buckets.indices { sum.buckets[index] += rhs.buckets[index] }
+                    return sum
+                }
+            }
+        }
+        return total
     }
 
     /// Connects the HTTP server's gauges, once the server exists.
@@ -76,7 +105,7 @@ public final class ServiceMetrics: Sendable {
 
     /// The metrics in the Prometheus text format.
     public func render() -> String {
-        let snapshot = state.withLock { $0 }
+        let snapshot = merged()
         let pool = pool.statistics
         var text = ""
         func family(_ name: String, _ type: String, _ help: String) {
