@@ -1,4 +1,6 @@
 import Foundation
+import Log
+import Registry
 import Testing
 import TestSupport
 
@@ -50,5 +52,37 @@ import TestSupport
 
         // Another organization has its own quota.
         #expect(try await service.client().post(path, ["name": "other-organization"]).status == 200)
+    }
+}
+
+/// The second phase of deletes with several service instances on one database.
+@Suite struct NamespacePurgeTests {
+    @Test func twoPurgersShareTheWorkWithoutErrorsOrDoubleDeletes() async throws {
+        let database = try TestDatabase()
+        let repository = NamespaceRepository(pool: database.pool)
+        let logger = Logger(label: "test", level: .error, sink: LogSink.memory())
+        try database.pool.withConnection { connection in
+            try connection.execute("""
+                INSERT INTO namespaces (region, name, organization_id, project_id, status)
+                SELECT 'fr-par', 'purge-' || i, gen_random_uuid(), gen_random_uuid(), 'deleting'
+                  FROM generate_series(1, 3000) AS i;
+                INSERT INTO namespaces (region, name, organization_id, project_id)
+                VALUES ('fr-par', 'survivor', gen_random_uuid(), gen_random_uuid())
+                """)
+        }
+        let first = NamespacePurger(repository: repository, logger: logger)
+        let second = NamespacePurger(repository: NamespaceRepository(pool: database.pool), logger: logger)
+        async let purgedByFirst = blocking { try first.purgeNow() }
+        async let purgedBySecond = blocking { try second.purgeNow() }
+        let total = try await purgedByFirst + purgedBySecond
+        #expect(total == 3000)
+        let remaining: [String] = try database.pool.withConnection { connection in
+            try connection.query("SELECT name FROM namespaces").rows.map { try $0.string(0) }
+        }
+        #expect(remaining == ["survivor"])
+        let usage: Int64 = try database.pool.withConnection { connection in
+            try connection.query("SELECT coalesce(sum(namespace_count), 0)::bigint FROM organization_usage")[0].int64(0)
+        }
+        #expect(usage == 1)
     }
 }
