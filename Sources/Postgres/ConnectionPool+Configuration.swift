@@ -9,18 +9,23 @@ extension ConnectionPool {
         public var acquireTimeout: Duration
         /// How long opening one connection may take.
         public var connectTimeoutSeconds: Int
+        /// The longest any statement may run, lock waits included, before PostgreSQL cancels it
+        /// (SQLSTATE 57014, answered 503); nil for no limit. Set on each connection as it opens.
+        public var statementTimeout: Duration?
 
         /// Creates a configuration; see each property for what it means.
         public init(
             connectionString: String,
             size: Int = 10,
             acquireTimeout: Duration = .seconds(5),
-            connectTimeoutSeconds: Int = 5
+            connectTimeoutSeconds: Int = 5,
+            statementTimeout: Duration? = nil
         ) {
             self.connectionString = connectionString
             self.size = max(1, size)
             self.acquireTimeout = acquireTimeout
             self.connectTimeoutSeconds = connectTimeoutSeconds
+            self.statementTimeout = statementTimeout
         }
     }
 

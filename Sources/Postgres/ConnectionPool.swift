@@ -174,10 +174,15 @@ public final class ConnectionPool: @unchecked Sendable {
     }
 
     private func connect() throws -> Connection {
-        do {
-            return try Connection(
+        do throws(PostgresError) {
+            let connection = try Connection(
                 connectionString: configuration.connectionString,
                 connectTimeoutSeconds: configuration.connectTimeoutSeconds)
+            if let timeout = configuration.statementTimeout {
+                let (seconds, attoseconds) = timeout.components
+                try connection.execute("SET statement_timeout = \(seconds * 1000 + attoseconds / 1_000_000_000_000_000)")
+            }
+            return connection
         } catch {
             locked {
                 open -= 1

@@ -41,6 +41,8 @@ public struct Migrator: Sendable {
     public func migrate(on pool: ConnectionPool) throws -> [Migration] {
         try pool.withConnection { connection in
             try connection.withTransaction(isolation: .readCommitted) { connection in
+                // Migrations may run long and wait on other instances' lock: no statement timeout here.
+                try connection.execute("SET LOCAL statement_timeout = 0")
                 try connection.query("SELECT pg_advisory_xact_lock($1)", [Self.advisoryLockKey])
                 try connection.execute("""
                     CREATE TABLE IF NOT EXISTS \(Self.bookkeepingTable) (

@@ -12,6 +12,7 @@ struct Configuration: Sendable {
     var poolTimeoutMilliseconds: Int
     var connectTimeoutSeconds: Int
     var startupTimeoutSeconds: Int
+    var statementTimeoutMilliseconds: Int
     var migrationsDirectory: String
     var logLevel: Logger.Level
     var connectionLimit: Int
@@ -38,6 +39,7 @@ struct Configuration: Sendable {
         Variable(name: "DB_POOL_SIZE", defaultValue: "10", help: "database connections at most (1-1000)"),
         Variable(name: "DB_POOL_TIMEOUT_MS", defaultValue: "2000", help: "wait for a free connection before answering 503"),
         Variable(name: "DB_CONNECT_TIMEOUT_S", defaultValue: "5", help: "time allowed to open one database connection"),
+        Variable(name: "DB_STATEMENT_TIMEOUT_MS", defaultValue: "5000", help: "longest a statement may run, lock waits included (0: no limit)"),
         Variable(name: "DB_STARTUP_TIMEOUT_S", defaultValue: "60", help: "at start-up, how long to wait for the database to answer"),
         Variable(name: "MIGRATIONS_DIR", defaultValue: "migrations", help: "directory of the NNNN_name.sql migration files"),
         Variable(name: "LOG_LEVEL", defaultValue: "info", help: "debug, info, warning or error (info logs every request)"),
@@ -75,6 +77,7 @@ struct Configuration: Sendable {
             poolTimeoutMilliseconds: try reader.integer("DB_POOL_TIMEOUT_MS", in: 1...600_000),
             connectTimeoutSeconds: try reader.integer("DB_CONNECT_TIMEOUT_S", in: 1...600),
             startupTimeoutSeconds: try reader.integer("DB_STARTUP_TIMEOUT_S", in: 0...3600),
+            statementTimeoutMilliseconds: try reader.integer("DB_STATEMENT_TIMEOUT_MS", in: 0...3_600_000),
             migrationsDirectory: try reader.string("MIGRATIONS_DIR"),
             logLevel: logLevel,
             connectionLimit: try reader.integer("HTTP_CONNECTION_LIMIT", in: 1...1_000_000),

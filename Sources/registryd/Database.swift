@@ -10,7 +10,9 @@ enum Database {
                 connectionString: configuration.databaseURL,
                 size: configuration.poolSize,
                 acquireTimeout: .milliseconds(configuration.poolTimeoutMilliseconds),
-                connectTimeoutSeconds: configuration.connectTimeoutSeconds),
+                connectTimeoutSeconds: configuration.connectTimeoutSeconds,
+                statementTimeout: configuration.statementTimeoutMilliseconds > 0
+                    ? .milliseconds(configuration.statementTimeoutMilliseconds) : nil),
             logger: logger)
     }
 

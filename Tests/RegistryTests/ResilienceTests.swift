@@ -99,6 +99,22 @@ import TestSupport
         #expect(try await client.get("\(path)/\(id)").status == 200)
     }
 
+    @Test func aStatementStuckOnALockIsCancelledAndAnswered503() async throws {
+        let service = try TestService(statementTimeout: .milliseconds(300))
+        let client = try service.client()
+        let id = try #require(try await client.post(path, ["name": "stuck-row"]).json["id"] as? String)
+        let holder = try Connection(connectionString: service.database.url)
+        try holder.execute("BEGIN")
+        try holder.query("SELECT 1 FROM namespaces WHERE id = $1::uuid FOR UPDATE", [id])
+        let started = ContinuousClock.now
+        let stuck = try await client.patch("\(path)/\(id)", ["description": "waits for the lock"])
+        #expect(stuck.status == 503)
+        #expect(stuck.json["type"] as? String == "service_unavailable")
+        #expect(ContinuousClock.now - started < .seconds(5))
+        try holder.execute("ROLLBACK")
+        #expect(try await client.patch("\(path)/\(id)", ["description": "free again"]).status == 200)
+    }
+
     @Test func fiveHundredOpenConnectionsDoNotStopAnotherClient() async throws {
         let service = try TestService()
         let client = try service.client()

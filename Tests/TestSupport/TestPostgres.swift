@@ -107,11 +107,12 @@ public struct TestDatabase: Sendable {
 
     /// Creates a database; applies the repository's migrations unless `migrated` is false.
     public init(
-        migrated: Bool = true, poolSize: Int = 10, acquireTimeout: Duration = .seconds(5), admin: String = TestPostgres.adminURL
+        migrated: Bool = true, poolSize: Int = 10, acquireTimeout: Duration = .seconds(5), statementTimeout: Duration? = nil,
+        admin: String = TestPostgres.adminURL
     ) throws {
         url = try TestPostgres.createDatabase(admin: admin)
         pool = ConnectionPool(
-            configuration: .init(connectionString: url, size: poolSize, acquireTimeout: acquireTimeout),
+            configuration: .init(connectionString: url, size: poolSize, acquireTimeout: acquireTimeout, statementTimeout: statementTimeout),
             logger: Logger(label: "test", level: .error, sink: LogSink.memory()))
         if migrated {
             let migrations = try Migration.load(from: TestPostgres.migrationsDirectory)

@@ -20,9 +20,12 @@ public final class TestService: Sendable {
         authCacheLifetime: Duration = .seconds(10),
         poolSize: Int = 10,
         poolTimeout: Duration = .seconds(5),
+        statementTimeout: Duration? = nil,
         cluster: PrivateCluster? = nil
     ) throws {
-        database = try TestDatabase(poolSize: poolSize, acquireTimeout: poolTimeout, admin: cluster?.adminURL ?? TestPostgres.adminURL)
+        database = try TestDatabase(
+            poolSize: poolSize, acquireTimeout: poolTimeout, statementTimeout: statementTimeout,
+            admin: cluster?.adminURL ?? TestPostgres.adminURL)
         logs = LogSink.memory()
         let logger = Logger(label: "test", level: .info, sink: logs)
         let application = RegistryApplication(
