@@ -12,7 +12,7 @@ import Glibc
 /// A `Connection` is not `Sendable`: it lives inside `ConnectionPool.withConnection { }` and is
 /// checked (`isReusable`) before it goes back to the pool.
 public final class Connection {
-    private let handle: OpaquePointer
+    let handle: OpaquePointer
     private var preparedStatements: [String: String] = [:]
 
     /// Connects with a libpq connection string or URL (`postgresql://user@host/db?...`).
@@ -76,9 +76,10 @@ public final class Connection {
     /// `nil` binds SQL NULL. Rows come back in binary format, read through `Row`.
     @discardableResult
     public func query(_ sql: String, _ parameters: [(any PostgresParameter)?] = []) throws(PostgresError) -> QueryResult {
+        let encoded = try EncodedParameters(parameters)
         let name = try preparedName(for: sql, parameterCount: parameters.count)
-        let result = try Self.withParameterPointers(parameters) { pointers in
-            PQexecPrepared(handle, name, Int32(parameters.count), pointers, nil, nil, 1)
+        let result = encoded.withPointers { pointers in
+            PQexecPrepared(handle, name, Int32(encoded.count), pointers, nil, nil, 1)
         }
         return try check(result, sql: sql)
     }
@@ -146,36 +147,10 @@ public final class Connection {
         }
     }
 
-    private static func trimmed(_ message: UnsafePointer<CChar>?) -> String {
+    static func trimmed(_ message: UnsafePointer<CChar>?) -> String {
         guard let message else { return "unknown libpq error" }
         let text = String(cString: message)
         return text.trimmingSuffix { $0 == "\n" || $0 == " " }
-    }
-
-    /// Calls `body` with NUL-terminated copies of `parameters`, all in one buffer that lives for the call.
-    private static func withParameterPointers<R>(
-        _ parameters: [(any PostgresParameter)?],
-        _ body: ([UnsafePointer<CChar>?]) -> R
-    ) throws(PostgresError) -> R {
-        var storage: [UInt8] = []
-        var offsets: [Int?] = []
-        offsets.reserveCapacity(parameters.count)
-        for (index, parameter) in parameters.enumerated() {
-            guard let parameter else {
-                offsets.append(nil)
-                continue
-            }
-            let text = parameter.postgresText.utf8
-            if text.contains(0) { throw .invalidParameter("parameter $\(index + 1) contains a NUL byte") }
-            offsets.append(storage.count)
-            storage.append(contentsOf: text)
-            storage.append(0)
-        }
-        storage.append(0)
-        return storage.withUnsafeBufferPointer { buffer in
-            let base = UnsafeRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self)
-            return body(offsets.map { offset in offset.map { base + $0 } })
-        }
     }
 
     private static func withCStringArray<R>(_ strings: [String], _ body: ([UnsafePointer<CChar>?]) -> R) -> R {

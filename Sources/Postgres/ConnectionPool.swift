@@ -27,6 +27,8 @@ public final class ConnectionPool: @unchecked Sendable {
     private var open = 0
     private var inUse = 0
     private var isClosed = false
+    /// The threads of `run`, one per connection, started on first use.
+    private var workerThreads: WorkerThreads?
 
     /// Creates a pool; no connection is opened until one is needed.
     public init(configuration: Configuration, logger: Logger) {
@@ -55,6 +57,26 @@ public final class ConnectionPool: @unchecked Sendable {
         return try body(connection)
     }
 
+    /// Runs `body` with a lent connection on one of the pool's own threads, so that the caller's
+    /// thread never blocks on the database. The wait for a thread counts against `acquireTimeout`.
+    public func run<T: Sendable>(_ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {
+        let deadline = ContinuousClock.now.advanced(by: configuration.acquireTimeout)
+        let timeout = configuration.acquireTimeout
+        let size = configuration.size
+        let workers: WorkerThreads = locked {
+            if let workerThreads { return workerThreads }
+            let started = WorkerThreads(count: configuration.size, name: "db-pool")
+            workerThreads = started
+            return started
+        }
+        return try await workers.run(
+            deadline: deadline,
+            expired: { PostgresError.poolTimeout("no database thread free within \(timeout) (pool size \(size))") }
+        ) { [self] in
+            try withConnection(body)
+        }
+    }
+
     /// Runs `body` inside a transaction on a lent connection (see `Connection.withTransaction`).
     @discardableResult
     public func withTransaction<T>(
@@ -74,7 +96,7 @@ public final class ConnectionPool: @unchecked Sendable {
     /// Closes idle connections and refuses new loans; waiters are woken with `poolClosed`, and
     /// connections lent out are closed when returned.
     public func close() {
-        let (closing, woken): ([Connection], [PoolWaiter]) = locked {
+        let (closing, woken, workers): ([Connection], [PoolWaiter], WorkerThreads?) = locked {
             isClosed = true
             let closing = idle
             let woken = waiters
@@ -82,9 +104,10 @@ public final class ConnectionPool: @unchecked Sendable {
             idle.removeAll()
             waiters.removeAll()
             for waiter in woken { waiter.grant = .closed }
-            return (closing, woken)
+            return (closing, woken, workerThreads)
         }
         for waiter in woken { waiter.post() }
+        workers?.close()  // queued work runs and fails fast with poolClosed
         _ = closing  // released here, outside the lock: PQfinish may block briefly
     }
 

@@ -1,7 +1,10 @@
 import CLibPQ
 
 /// The rows a statement returned, in libpq's binary format; frees the `PGresult` when released.
-public final class QueryResult {
+///
+/// `@unchecked Sendable`: a result is never changed once received, and libpq allows reading one
+/// `PGresult` from any thread.
+public final class QueryResult: @unchecked Sendable {
     let handle: OpaquePointer
 
     init(_ handle: OpaquePointer) {

@@ -1,0 +1,108 @@
+import Foundation
+import Log
+import Postgres
+import Testing
+import TestSupport
+
+@Suite struct QueryPipelineTests {
+    let database: TestDatabase
+    let logger = Logger(label: "test", level: .error, sink: LogSink.memory())
+
+    init() throws {
+        database = try TestDatabase(migrated: false)
+    }
+
+    private func pipeline(connections: Int = 2, url: String? = nil) -> QueryPipeline {
+        QueryPipeline(configuration: .init(connectionString: url ?? database.url, connections: connections, maximumBatch: 16),
+                      logger: logger)
+    }
+
+    @Test func manyConcurrentStatementsEachGetTheirOwnResult() async throws {
+        let pipeline = pipeline()
+        defer { pipeline.close() }
+        let values = try await withThrowingTaskGroup(of: (Int, Int64, String).self) { group in
+            for index in 0..<300 {
+                group.addTask {
+                    let sql = index % 3 == 0 ? "SELECT $1::bigint * 2, 'a'::text" : "SELECT $1::bigint * 2, 'b'::text"
+                    let row = try await pipeline.query(sql, [index])[0]
+                    return (index, try row.int64(0), try row.string(1))
+                }
+            }
+            return try await group.reduce(into: [(Int, Int64, String)]()) { $0.append($1) }
+        }
+        #expect(values.count == 300)
+        for (index, doubled, label) in values {
+            #expect(doubled == Int64(index * 2))
+            #expect(label == (index % 3 == 0 ? "a" : "b"))
+        }
+        let statistics = pipeline.statistics
+        #expect(statistics.statements == 300)
+        #expect(statistics.queued == 0)
+        #expect(statistics.batches <= 300)
+    }
+
+    @Test func aFailingStatementFailsAloneInItsBatch() async throws {
+        let pipeline = pipeline(connections: 1)
+        defer { pipeline.close() }
+        let outcomes = await withTaskGroup(of: (Int, Result<Int64, PostgresError>).self) { group in
+            for index in 0..<40 {
+                group.addTask {
+                    do {
+                        let divisor = index % 10 == 0 ? 0 : 1
+                        let row = try await pipeline.query("SELECT $1::bigint / $2::bigint", [index, divisor])[0]
+                        return (index, .success(try row.int64(0)))
+                    } catch let error as PostgresError {
+                        return (index, .failure(error))
+                    } catch {
+                        return (index, .failure(.unexpectedResult("\(error)")))
+                    }
+                }
+            }
+            return await group.reduce(into: [(Int, Result<Int64, PostgresError>)]()) { $0.append($1) }
+        }
+        for (index, outcome) in outcomes {
+            switch outcome {
+            case .success(let value):
+                #expect(index % 10 != 0)
+                #expect(value == Int64(index))
+            case .failure(let error):
+                #expect(index % 10 == 0, "statement \(index) failed: \(error.detail)")
+                #expect(error.sqlState == "22012")
+            }
+        }
+    }
+
+    @Test func unreachableDatabaseFailsFastAsUnavailable() async throws {
+        let pipeline = pipeline(url: "postgresql://nobody@/nothing?host=/nonexistent-socket-dir")
+        defer { pipeline.close() }
+        let started = ContinuousClock.now
+        await #expect(throws: PostgresError.self) { try await pipeline.query("SELECT 1") }
+        do {
+            _ = try await pipeline.query("SELECT 1")
+        } catch let error as PostgresError {
+            #expect(error.isUnavailable)
+        }
+        #expect(ContinuousClock.now - started < .seconds(5))
+    }
+
+    @Test func closedPipelineRefusesStatements() async throws {
+        let pipeline = pipeline()
+        #expect(try await pipeline.query("SELECT 1::bigint")[0].int64(0) == 1)
+        pipeline.close()
+        await #expect(throws: PostgresError.self) { try await pipeline.query("SELECT 1") }
+    }
+
+    @Test func poolRunsBlockingWorkOnItsOwnThreads() async throws {
+        let pool = ConnectionPool(configuration: .init(connectionString: database.url, size: 2, acquireTimeout: .seconds(10)),
+                                  logger: logger)
+        defer { pool.close() }
+        let sums = try await withThrowingTaskGroup(of: Int64.self) { group in
+            for index in 0..<20 {
+                group.addTask { try await pool.run { try $0.query("SELECT $1::bigint + 1", [index])[0].int64(0) } }
+            }
+            return try await group.reduce(0, +)
+        }
+        let expected: Int64 = 210  // 1 + 2 + ... + 20
+        #expect(sums == expected)
+    }
+}
