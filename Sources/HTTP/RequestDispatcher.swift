@@ -1,4 +1,5 @@
 import CMicroHTTPD
+import Dispatch
 import Log
 import Synchronization
 #if canImport(Glibc)
@@ -14,13 +15,24 @@ final class RequestDispatcher: Sendable {
     let logger: Logger
     let maximumBodySize: Int
     let onCompletion: (@Sendable (Server.Completion) -> Void)?
+    /// Whether a connection waiting for an asynchronous handler is suspended (thread-pool mode),
+    /// rather than keeping its own thread waiting (thread-per-connection mode, where libmicrohttpd
+    /// cannot suspend).
+    let suspendsConnections: Bool
+    /// Where asynchronous handlers run.
+    let executor: HandlerExecutor
     let inFlight = Atomic<Int>(0)
     let isDraining = Atomic<Bool>(false)
 
-    init(router: Router, logger: Logger, maximumBodySize: Int, onCompletion: (@Sendable (Server.Completion) -> Void)?) {
+    init(
+        router: Router, logger: Logger, maximumBodySize: Int, suspendsConnections: Bool, executor: HandlerExecutor,
+        onCompletion: (@Sendable (Server.Completion) -> Void)?
+    ) {
+        self.executor = executor
         self.router = router
         self.logger = logger
         self.maximumBodySize = maximumBodySize
+        self.suspendsConnections = suspendsConnections
         self.onCompletion = onCompletion
     }
 
@@ -81,9 +93,43 @@ final class RequestDispatcher: Sendable {
             let error = HTTPError.bodyTooLarge(method: pending.method, path: pending.path, limit: maximumBodySize)
             return queue(error.response, for: pending, on: connection)
         }
-        let outcome = router.route(pending.request)
-        pending.route = outcome.pattern
-        return queue(outcome.response, for: pending, on: connection)
+        switch router.resolve(pending.request) {
+        case .respond(let response, let pattern):
+            pending.route = pattern
+            return queue(response, for: pending, on: connection)
+        case .await(let pattern, let request, let handler):
+            pending.route = pattern
+            let target = SuspendedConnection(pointer: connection)
+            if suspendsConnections {
+                // Free this worker for other connections; the answer is queued on the suspended
+                // connection (allowed from any thread) and the connection resumed to send it.
+                // The handler starts right here, on this worker, and moves to the handler threads
+                // only when it first waits (for the database): one thread hop fewer per request.
+                MHD_suspend_connection(connection)
+                Task.immediate(executorPreference: executor) {
+                    let response = await handler(request)
+                    _ = self.queue(response, for: pending, on: target.pointer)
+                    MHD_resume_connection(target.pointer)
+                }
+                return .YES
+            }
+            let response = Self.wait(for: handler, request, on: executor)
+            return queue(response, for: pending, on: connection)
+        }
+    }
+
+    /// Runs an asynchronous handler and blocks this (connection) thread until it answers.
+    private static func wait(
+        for handler: @escaping Router.AsyncHandler, _ request: Request, on executor: HandlerExecutor
+    ) -> Response {
+        let done = DispatchSemaphore(value: 0)
+        let answer = AnswerBox()
+        Task(executorPreference: executor) {
+            answer.response = await handler(request)
+            done.signal()
+        }
+        done.wait()
+        return answer.response!
     }
 
     func queue(_ response: Response, for pending: PendingRequest, on connection: OpaquePointer) -> MHD_Result {
@@ -139,4 +185,15 @@ final class RequestDispatcher: Sendable {
         }
         return items
     }
+}
+
+/// A libmicrohttpd connection handed to the task that answers it. `@unchecked Sendable`: while
+/// suspended, the connection is touched only by that task (queue, then resume).
+struct SuspendedConnection: @unchecked Sendable {
+    let pointer: OpaquePointer
+}
+
+/// Carries an answer from a task to the thread waiting for it; the semaphore orders the accesses.
+final class AnswerBox: @unchecked Sendable {
+    var response: Response?
 }

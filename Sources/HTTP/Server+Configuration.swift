@@ -1,3 +1,5 @@
+import Foundation
+
 extension Server {
     /// How the server listens and how much it accepts.
     public struct Configuration: Sendable {
@@ -25,6 +27,8 @@ extension Server {
         public var threadModel: ThreadModel
         /// Stack size of each connection thread, in bytes (0: the system default).
         public var threadStackSize: Int
+        /// Threads that run asynchronous handlers (see `Router.add(_:_:async:)`).
+        public var handlerThreads: Int
 
         /// Creates a configuration; see each property for what it means.
         public init(
@@ -34,7 +38,8 @@ extension Server {
             connectionTimeoutSeconds: Int = 30,
             maximumBodySize: Int = 64 * 1024,
             threadModel: ThreadModel = .threadPerConnection,
-            threadStackSize: Int = 512 * 1024
+            threadStackSize: Int = 512 * 1024,
+            handlerThreads: Int = ProcessInfo.processInfo.activeProcessorCount
         ) {
             self.host = host
             self.port = port
@@ -43,6 +48,7 @@ extension Server {
             self.maximumBodySize = maximumBodySize
             self.threadModel = threadModel
             self.threadStackSize = threadStackSize
+            self.handlerThreads = handlerThreads
         }
     }
 

@@ -18,19 +18,26 @@ public final class Server: @unchecked Sendable {
     private var daemon: OpaquePointer?
 
     /// Creates a server that answers with `router`; `onCompletion` sees every request once answered.
+    ///
+    /// Asynchronous handlers run on `executor` (one with `configuration.handlerThreads` threads
+    /// when nil); pass one to let other threads help run them (see `HandlerExecutor`).
     public init(
         configuration: Configuration,
         router: Router,
         logger: Logger,
+        executor: HandlerExecutor? = nil,
         onCompletion: (@Sendable (Completion) -> Void)? = nil
     ) {
         self.configuration = configuration
         dispatcher = RequestDispatcher(
-            router: router, logger: logger, maximumBodySize: configuration.maximumBodySize, onCompletion: onCompletion)
+            router: router, logger: logger, maximumBodySize: configuration.maximumBodySize,
+            suspendsConnections: configuration.threadModel != .threadPerConnection,
+            executor: executor ?? HandlerExecutor(threads: configuration.handlerThreads), onCompletion: onCompletion)
     }
 
     deinit {
         if let daemon { MHD_stop_daemon(daemon) }
+        dispatcher.executor.stop()
     }
 
     /// The port the server listens on (useful when configured with port 0).
@@ -58,7 +65,7 @@ public final class Server: @unchecked Sendable {
         case .threadPerConnection:
             flags |= UInt32(MHD_USE_THREAD_PER_CONNECTION.rawValue) | UInt32(MHD_USE_POLL.rawValue)
         case .threadPool(let size):
-            flags |= UInt32(MHD_USE_EPOLL.rawValue)
+            flags |= UInt32(MHD_USE_EPOLL.rawValue) | UInt32(MHD_ALLOW_SUSPEND_RESUME.rawValue)
             poolSize = UInt32(max(1, size))
         }
         let started: OpaquePointer? = configuration.host.withCString { host in
@@ -69,9 +76,9 @@ public final class Server: @unchecked Sendable {
                 connection_limit: UInt32(configuration.connectionLimit),
                 connection_timeout_seconds: UInt32(configuration.connectionTimeoutSeconds),
                 // libmicrohttpd zeroes this pool between requests of a keep-alive connection: at
-                // 128 KiB the memset was 2.3% of the GET benchmark's CPU. 64 KiB still holds a
-                // header section of about 32 KiB.
-                connection_memory_limit: 64 * 1024,
+                // 128 KiB the memset was 2.3% of the GET benchmark's CPU, at 64 KiB 1.5%. 32 KiB
+                // (libmicrohttpd's default) still holds a header section of about 16 KiB.
+                connection_memory_limit: 32 * 1024,
                 thread_pool_size: poolSize,
                 thread_stack_size: configuration.threadStackSize,
                 listen_backlog: 1024)
@@ -102,6 +109,7 @@ public final class Server: @unchecked Sendable {
         }
         MHD_stop_daemon(daemon)
         if listener >= 0 { close(listener) }
+        dispatcher.executor.stop()
         self.daemon = nil
     }
 }

@@ -73,11 +73,13 @@ public struct Migrator: Sendable {
 
     /// The state of every migration known here or recorded in the database, by version.
     public func status(on pool: ConnectionPool) throws -> [Status] {
-        let applied: [Int: AppliedMigration] = try pool.withConnection { connection in
-            let exists = try connection.query("SELECT to_regclass($1) IS NOT NULL", [Self.bookkeepingTable])
-            guard try exists[0].bool(0) else { return [:] }
-            return try readApplied(connection)
-        }
+        try pool.withConnection { try status(on: $0) }
+    }
+
+    /// The state of every migration, read on `connection`.
+    public func status(on connection: Connection) throws -> [Status] {
+        let exists = try connection.query("SELECT to_regclass($1) IS NOT NULL", [Self.bookkeepingTable])
+        let applied: [Int: AppliedMigration] = try exists[0].bool(0) ? readApplied(connection) : [:]
         var statuses = migrations.map { migration in
             guard let record = applied[migration.version] else {
                 return Status(version: migration.version, name: migration.name, state: .pending, appliedAt: nil)
@@ -95,6 +97,11 @@ public struct Migrator: Sendable {
     /// Whether every migration known here is applied, unchanged, and the database has no other.
     public func isCurrent(on pool: ConnectionPool) throws -> Bool {
         try status(on: pool).allSatisfy { $0.state == .applied }
+    }
+
+    /// Whether the schema is current, read on `connection`.
+    public func isCurrent(on connection: Connection) throws -> Bool {
+        try status(on: connection).allSatisfy { $0.state == .applied }
     }
 
     // MARK: - Private

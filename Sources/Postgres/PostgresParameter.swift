@@ -1,7 +1,7 @@
 import Foundation
 
 /// A value that can be bound to a statement parameter, sent in PostgreSQL's text format.
-public protocol PostgresParameter {
+public protocol PostgresParameter: Sendable {
     /// The value as PostgreSQL parses it for the parameter's type.
     var postgresText: String { get }
 }

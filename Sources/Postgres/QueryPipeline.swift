@@ -19,11 +19,11 @@ import Glibc
 ///
 /// Errors keep to their statement: when one fails, the rest of its batch is aborted by the server
 /// and queued again. A statement waits in the queue at most `queueTimeout` (then
-/// `poolTimeout`, answered 503); when the database is unreachable each batch fails fast with
-/// `connectionFailed`, and the next batch connects again.
+/// `poolTimeout`, answered 503; see `JobQueue`); when the database is unreachable each batch
+/// fails fast with `connectionFailed`, and the next batch connects again.
 ///
-/// `@unchecked Sendable`: the queue is guarded by `mutex`; each connection is used by its own
-/// thread only.
+/// `@unchecked Sendable`: the counters are guarded by `mutex`, the queue guards itself, and each
+/// connection is used by its own thread only.
 public final class QueryPipeline: @unchecked Sendable {
     /// How the pipeline connects and batches.
     public struct Configuration: Sendable {
@@ -61,21 +61,28 @@ public final class QueryPipeline: @unchecked Sendable {
 
     public let configuration: Configuration
     private let logger: Logger
+    private let afterBatch: (@Sendable () -> Void)?
+    private let queue: JobQueue<PipelineJob>
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    private var queue: [PipelineJob] = []
-    private var queueHead = 0
-    private var isClosed = false
+    private let finished = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private var runningThreads = 0
     private var statementCount = 0
     private var batchCount = 0
 
     /// Creates the pipeline and starts its threads; connections open on first use.
-    public init(configuration: Configuration, logger: Logger) {
+    ///
+    /// `afterBatch` runs on the pipeline's thread once a batch's callers are resumed: the server
+    /// passes a closure that runs the resumed handlers there (`HandlerExecutor.runQueuedJobs`).
+    public init(configuration: Configuration, logger: Logger, afterBatch: (@Sendable () -> Void)? = nil) {
         self.configuration = configuration
         self.logger = logger
+        self.afterBatch = afterBatch
+        let timeout = configuration.queueTimeout
+        queue = JobQueue(name: "db-pipeline") { job in
+            job.fail(.poolTimeout("a statement waited longer than \(timeout) for the database"))
+        }
         pthread_mutex_init(mutex, nil)
-        pthread_cond_init(condition, nil)
+        pthread_cond_init(finished, nil)
         runningThreads = configuration.connections
         for index in 0..<configuration.connections {
             let thread = Thread { [self] in run() }
@@ -85,9 +92,9 @@ public final class QueryPipeline: @unchecked Sendable {
     }
 
     deinit {
-        pthread_cond_destroy(condition)
+        pthread_cond_destroy(finished)
         pthread_mutex_destroy(mutex)
-        condition.deallocate()
+        finished.deallocate()
         mutex.deallocate()
     }
 
@@ -97,33 +104,24 @@ public final class QueryPipeline: @unchecked Sendable {
     public func query(_ sql: String, _ parameters: [(any PostgresParameter)?] = []) async throws -> QueryResult {
         let encoded = try EncodedParameters(parameters)
         return try await withCheckedThrowingContinuation { continuation in
-            let job = PipelineJob(
-                sql: sql, parameters: encoded,
-                deadline: ContinuousClock.now.advanced(by: configuration.queueTimeout), continuation: continuation)
-            let accepted: Bool = locked {
-                guard !isClosed else { return false }
-                queue.append(job)
-                pthread_cond_signal(condition)
-                return true
-            }
-            if !accepted { job.fail(.poolClosed) }
+            queue.append(PipelineJob(sql: sql, parameters: encoded, continuation: continuation),
+                         deadline: ContinuousClock.now.advanced(by: configuration.queueTimeout))
         }
     }
 
     /// The pipeline's occupancy right now.
     public var statistics: Statistics {
-        locked {
-            Statistics(connections: configuration.connections, queued: queue.count - queueHead,
-                       statements: statementCount, batches: batchCount)
+        let queued = queue.count
+        return locked {
+            Statistics(connections: configuration.connections, queued: queued, statements: statementCount, batches: batchCount)
         }
     }
 
-    /// Stops the threads once the queue is empty; later queries fail with `poolClosed`.
+    /// Sends what is queued, then stops the threads; later queries fail with `poolTimeout`.
     public func close() {
+        queue.close()
         locked {
-            isClosed = true
-            pthread_cond_broadcast(condition)
-            while runningThreads > 0 { pthread_cond_wait(condition, mutex) }
+            while runningThreads > 0 { pthread_cond_wait(finished, mutex) }
         }
     }
 
@@ -131,7 +129,19 @@ public final class QueryPipeline: @unchecked Sendable {
 
     private func run() {
         var connection: PipelineConnection?
-        while let batch = nextBatch() {
+        while let taken = queue.take(maximum: configuration.maximumBatch) {
+            let now = ContinuousClock.now
+            var batch: [PipelineJob] = []
+            var deadlines: [ObjectIdentifier: ContinuousClock.Instant] = [:]
+            for (job, deadline) in taken {
+                if deadline < now {
+                    job.fail(.poolTimeout("a statement waited longer than \(configuration.queueTimeout) for the database"))
+                } else {
+                    batch.append(job)
+                    deadlines[ObjectIdentifier(job)] = deadline
+                }
+            }
+            if batch.isEmpty { continue }
             if connection == nil || !connection!.isUsable {
                 connection = nil
                 do {
@@ -143,52 +153,19 @@ public final class QueryPipeline: @unchecked Sendable {
                 }
             }
             let retry = connection!.execute(batch)
-            if !retry.isEmpty { requeue(retry) }
+            if !retry.isEmpty {
+                queue.prepend(retry.map { (job: $0, deadline: deadlines[ObjectIdentifier($0)] ?? now) })
+            }
             locked {
                 statementCount += batch.count - retry.count
                 batchCount += 1
             }
+            afterBatch?()
         }
         connection = nil
         locked {
             runningThreads -= 1
-            pthread_cond_broadcast(condition)
-        }
-    }
-
-    /// Waits for work; returns the jobs to send now, or nil once closed and drained.
-    /// Jobs that waited past their deadline are failed here and not sent.
-    private func nextBatch() -> [PipelineJob]? {
-        var expired: [PipelineJob] = []
-        let batch: [PipelineJob]? = locked {
-            while queueHead == queue.count {
-                if isClosed { return nil }
-                pthread_cond_wait(condition, mutex)
-            }
-            let now = ContinuousClock.now
-            var taken: [PipelineJob] = []
-            while queueHead < queue.count && taken.count < configuration.maximumBatch {
-                let job = queue[queueHead]
-                queueHead += 1
-                if job.deadline < now { expired.append(job) } else { taken.append(job) }
-            }
-            if queueHead == queue.count {
-                queue.removeAll(keepingCapacity: true)
-                queueHead = 0
-            }
-            return taken
-        }
-        for job in expired {
-            job.fail(.poolTimeout("a statement waited longer than \(configuration.queueTimeout) for the database"))
-        }
-        return batch
-    }
-
-    /// Puts jobs aborted by another statement's failure back at the front of the queue.
-    private func requeue(_ jobs: [PipelineJob]) {
-        locked {
-            queue.replaceSubrange(queueHead..<queueHead, with: jobs)
-            pthread_cond_signal(condition)
+            pthread_cond_broadcast(finished)
         }
     }
 
@@ -203,16 +180,13 @@ public final class QueryPipeline: @unchecked Sendable {
 final class PipelineJob: @unchecked Sendable {
     let sql: String
     let parameters: EncodedParameters
-    let deadline: ContinuousClock.Instant
     private let continuation: CheckedContinuation<QueryResult, any Error>
     /// How many times another statement's failure aborted this one.
     var abortCount = 0
 
-    init(sql: String, parameters: EncodedParameters, deadline: ContinuousClock.Instant,
-         continuation: CheckedContinuation<QueryResult, any Error>) {
+    init(sql: String, parameters: EncodedParameters, continuation: CheckedContinuation<QueryResult, any Error>) {
         self.sql = sql
         self.parameters = parameters
-        self.deadline = deadline
         self.continuation = continuation
     }
 

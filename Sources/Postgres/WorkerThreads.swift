@@ -4,26 +4,25 @@ import Glibc
 #endif
 
 /// A fixed set of threads that run blocking work for async callers, so that the threads serving
-/// HTTP never block on the database. Work that waited in the queue past its deadline is not run.
+/// HTTP never block on the database. Work still queued at its deadline is not run: its caller
+/// gets the `expired` error instead (see `JobQueue`).
 ///
-/// `@unchecked Sendable`: the queue is guarded by `mutex`.
+/// `@unchecked Sendable`: `running` is guarded by `mutex`; the queue guards itself.
 final class WorkerThreads: @unchecked Sendable {
-    private struct Job {
-        let deadline: ContinuousClock.Instant
+    private struct Work {
         let run: () -> Void
         let expire: () -> Void
     }
 
+    private let queue: JobQueue<Work>
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    private var queue: [Job] = []
-    private var queueHead = 0
-    private var isClosed = false
+    private let finished = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private var running = 0
 
     init(count: Int, name: String) {
+        queue = JobQueue(name: name) { $0.expire() }
         pthread_mutex_init(mutex, nil)
-        pthread_cond_init(condition, nil)
+        pthread_cond_init(finished, nil)
         running = count
         for index in 0..<count {
             let thread = Thread { [self] in work() }
@@ -33,9 +32,9 @@ final class WorkerThreads: @unchecked Sendable {
     }
 
     deinit {
-        pthread_cond_destroy(condition)
+        pthread_cond_destroy(finished)
         pthread_mutex_destroy(mutex)
-        condition.deallocate()
+        finished.deallocate()
         mutex.deallocate()
     }
 
@@ -45,58 +44,30 @@ final class WorkerThreads: @unchecked Sendable {
         _ body: @escaping @Sendable () throws -> T
     ) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
-            let job = Job(
-                deadline: deadline,
-                run: { continuation.resume(with: Result { try body() }) },
-                expire: { continuation.resume(throwing: expired()) })
-            let accepted: Bool = locked {
-                guard !isClosed else { return false }
-                queue.append(job)
-                pthread_cond_signal(condition)
-                return true
-            }
-            if !accepted { job.expire() }
+            queue.append(
+                Work(run: { continuation.resume(with: Result { try body() }) },
+                     expire: { continuation.resume(throwing: expired()) }),
+                deadline: deadline)
         }
     }
 
     /// Lets queued work finish, then stops the threads.
     func close() {
-        locked {
-            isClosed = true
-            pthread_cond_broadcast(condition)
-            while running > 0 { pthread_cond_wait(condition, mutex) }
-        }
+        queue.close()
+        pthread_mutex_lock(mutex)
+        while running > 0 { pthread_cond_wait(finished, mutex) }
+        pthread_mutex_unlock(mutex)
     }
 
     private func work() {
-        while let job = next() {
-            if job.deadline < ContinuousClock.now { job.expire() } else { job.run() }
-        }
-        locked {
-            running -= 1
-            pthread_cond_broadcast(condition)
-        }
-    }
-
-    private func next() -> Job? {
-        locked {
-            while queueHead == queue.count {
-                if isClosed { return nil }
-                pthread_cond_wait(condition, mutex)
+        while let taken = queue.take(maximum: 1) {
+            for (work, deadline) in taken {
+                if deadline < ContinuousClock.now { work.expire() } else { work.run() }
             }
-            let job = queue[queueHead]
-            queueHead += 1
-            if queueHead == queue.count {
-                queue.removeAll(keepingCapacity: true)
-                queueHead = 0
-            }
-            return job
         }
-    }
-
-    private func locked<T>(_ body: () throws -> T) rethrows -> T {
         pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return try body()
+        running -= 1
+        pthread_cond_broadcast(finished)
+        pthread_mutex_unlock(mutex)
     }
 }

@@ -3,12 +3,19 @@ import Postgres
 
 /// API keys in PostgreSQL. Secrets are never stored, only their SHA-256.
 public struct APIKeyRepository: Sendable {
-    let pool: ConnectionPool
+    let database: DatabaseAccess
+    var pool: ConnectionPool { database.pool }
 
     private static let columns = "access_key, organization_id, project_id, description, created_at, expires_at, revoked_at"
 
+    /// Keys through `database`: its pipeline, when it has one, serves the lookups of authentication.
+    public init(database: DatabaseAccess) {
+        self.database = database
+    }
+
+    /// Keys through `pool` alone (the command-line tools).
     public init(pool: ConnectionPool) {
-        self.pool = pool
+        self.init(database: DatabaseAccess(pool: pool))
     }
 
     /// Creates a key for `organizationID` (scoped to `projectID` when given) and returns its secret.
@@ -57,13 +64,11 @@ public struct APIKeyRepository: Sendable {
     }
 
     /// The key whose secret has `digest`, with the digest stored for it.
-    func find(secretDigest digest: String) throws -> (key: APIKey, storedDigest: String)? {
-        try pool.withConnection { connection in
-            let result = try connection.query(
-                "SELECT \(Self.columns), secret_sha256 FROM api_keys WHERE secret_sha256 = $1", [digest])
-            guard let row = result.first else { return nil }
-            return (try APIKey(row: row), try row.string(7))
-        }
+    func find(secretDigest digest: String) async throws -> (key: APIKey, storedDigest: String)? {
+        let result = try await database.read(
+            "SELECT \(Self.columns), secret_sha256 FROM api_keys WHERE secret_sha256 = $1", [digest])
+        guard let row = result.first else { return nil }
+        return (try APIKey(row: row), try row.string(7))
     }
 }
 

@@ -30,7 +30,7 @@ public final class Authenticator: Sendable {
 
     /// The caller that `token` authenticates; throws `APIError.deniedAuthentication` when it does not,
     /// or a `PostgresError` when the database cannot be asked.
-    public func authenticate(token: String?) throws -> Caller {
+    public func authenticate(token: String?) async throws -> Caller {
         guard let token, !token.isEmpty else { throw APIError.deniedAuthentication(reason: "invalid_argument") }
         guard APIKeyFormat.isSecretKey(token) else { throw APIError.deniedAuthentication(reason: "invalid_argument") }
         let digest = APIKeyFormat.digest(ofSecret: token)
@@ -44,7 +44,7 @@ public final class Authenticator: Sendable {
             return entry.caller
         }
 
-        guard let (key, storedDigest) = try repository.find(secretDigest: digest),
+        guard let (key, storedDigest) = try await repository.find(secretDigest: digest),
               APIKeyFormat.constantTimeEquals(storedDigest, digest), key.revokedAt == nil else {
             cache.write { _ = $0.removeValue(forKey: digest) }
             throw APIError.deniedAuthentication(reason: "not_found")

@@ -22,7 +22,7 @@ public struct NamespaceAPI: Sendable {
 
     // MARK: - Endpoints
 
-    func list(_ request: Request, caller: Caller) throws -> Response {
+    func list(_ request: Request, caller: Caller) async throws -> Response {
         let region = try settings.validRegion(request.pathParameter("region"))
         var query = QueryArguments(request)
         let page = query.integer("page", in: 1...PageRequest.maximumPage, default: 1)
@@ -41,7 +41,7 @@ public struct NamespaceAPI: Sendable {
         }
         let filter = NamespaceFilter(
             region: region, organizationID: caller.organizationID, projectID: projectID ?? caller.projectID, name: name)
-        let result = try repository.list(filter: filter, page: PageRequest(page: page, size: pageSize), order: order)
+        let result = try await repository.list(filter: filter, page: PageRequest(page: page, size: pageSize), order: order)
         return .json(capacity: 512 + result.namespaces.count * 512) { json in
             json.beginObject()
             json.key("namespaces")
@@ -55,7 +55,7 @@ public struct NamespaceAPI: Sendable {
         }
     }
 
-    func create(_ request: Request, caller: Caller) throws -> Response {
+    func create(_ request: Request, caller: Caller) async throws -> Response {
         let region = try settings.validRegion(request.pathParameter("region"))
         var body = try BodyArguments(parsing: request.body)
         let name = body.string("name")
@@ -78,7 +78,7 @@ public struct NamespaceAPI: Sendable {
         let namespace = NewNamespace(
             region: region, name: name!, description: description,
             organizationID: caller.organizationID, projectID: project, isPublic: isPublic)
-        switch try repository.create(namespace, quota: quota) {
+        switch try await repository.create(namespace, quota: quota) {
         case .created(let created):
             return render(created)
         case .nameTaken:
@@ -88,21 +88,21 @@ public struct NamespaceAPI: Sendable {
         }
     }
 
-    func get(_ request: Request, caller: Caller) throws -> Response {
+    func get(_ request: Request, caller: Caller) async throws -> Response {
         let (region, id) = try target(request)
-        guard let namespace = try repository.find(id: id, region: region, caller: caller) else {
+        guard let namespace = try await repository.find(id: id, region: region, caller: caller) else {
             throw APIError.notFound("namespace", id: id.lowercasedString)
         }
         return render(namespace)
     }
 
-    func update(_ request: Request, caller: Caller) throws -> Response {
+    func update(_ request: Request, caller: Caller) async throws -> Response {
         let (region, id) = try target(request)
         var body = try BodyArguments(parsing: request.body)
         let changes = NamespaceChanges(description: body.string("description"), isPublic: body.bool("is_public"))
         if let description = changes.description { body.add(NamespaceRules.descriptionProblem(description)) }
         try body.throwIfInvalid()
-        switch try repository.update(id: id, region: region, caller: caller, changes: changes) {
+        switch try await repository.update(id: id, region: region, caller: caller, changes: changes) {
         case .updated(let namespace):
             return render(namespace)
         case .notFound:
@@ -112,9 +112,9 @@ public struct NamespaceAPI: Sendable {
         }
     }
 
-    func delete(_ request: Request, caller: Caller) throws -> Response {
+    func delete(_ request: Request, caller: Caller) async throws -> Response {
         let (region, id) = try target(request)
-        guard let namespace = try repository.markDeleting(id: id, region: region, caller: caller) else {
+        guard let namespace = try await repository.markDeleting(id: id, region: region, caller: caller) else {
             throw APIError.notFound("namespace", id: id.lowercasedString)
         }
         return render(namespace)

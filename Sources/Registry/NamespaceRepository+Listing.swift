@@ -10,19 +10,17 @@ extension NamespaceRepository {
     /// without reading the table), then only those rows are read. The SQL text differs per order
     /// and per set of filters present, so each combination is its own prepared statement with a
     /// plan that uses the index of its order.
-    public func list(filter: NamespaceFilter, page: PageRequest, order: NamespaceOrder) throws -> NamespacePage {
+    public func list(filter: NamespaceFilter, page: PageRequest, order: NamespaceOrder) async throws -> NamespacePage {
         let (sql, parameters) = Self.listingStatement(filter: filter, page: page, order: order)
-        return try pool.withConnection { connection in
-            let result = try connection.query(sql, parameters)
-            guard let first = result.first else { throw PostgresError.unexpectedResult("listing returned no row") }
-            let totalCount = try first.int64(0)
-            var namespaces: [Namespace] = []
-            namespaces.reserveCapacity(result.rowCount)
-            for row in result.rows where !row.isNull(1) {
-                namespaces.append(try Namespace(row: row, offset: 1))
-            }
-            return NamespacePage(namespaces: namespaces, totalCount: totalCount)
+        let result = try await database.read(sql, parameters)
+        guard let first = result.first else { throw PostgresError.unexpectedResult("listing returned no row") }
+        let totalCount = try first.int64(0)
+        var namespaces: [Namespace] = []
+        namespaces.reserveCapacity(result.rowCount)
+        for row in result.rows where !row.isNull(1) {
+            namespaces.append(try Namespace(row: row, offset: 1))
         }
+        return NamespacePage(namespaces: namespaces, totalCount: totalCount)
     }
 
     /// `columns`, each qualified by the alias `n`.

@@ -4,11 +4,13 @@ import Postgres
 /// Namespaces in PostgreSQL: every statement the API runs on the `namespaces` table.
 ///
 /// All statements are prepared once per connection and take their values as parameters.
-/// Methods that address one namespace take its region and, when the caller is scoped to an
-/// organization, that organization: a namespace of another organization is not found, exactly
-/// like one that does not exist.
+/// Methods that address one namespace take its region and the caller: a namespace of another
+/// organization (or, for a project-scoped key, another project) is not found, exactly like one
+/// that does not exist. Reads go through the query pipeline, writes through the pool's threads
+/// (see `DatabaseAccess`).
 public struct NamespaceRepository: Sendable {
-    let pool: ConnectionPool
+    let database: DatabaseAccess
+    var pool: ConnectionPool { database.pool }
 
     /// The columns every statement returns, in the order `Namespace.init(row:)` reads them.
     static let columns = """
@@ -16,25 +18,24 @@ public struct NamespaceRepository: Sendable {
         is_public, size, image_count, created_at, updated_at, region
         """
 
-    public init(pool: ConnectionPool) {
-        self.pool = pool
+    public init(database: DatabaseAccess) {
+        self.database = database
     }
 
     // MARK: - Reading
 
     /// The namespace `id` in `region`, if it exists and `caller` may see it.
-    public func find(id: UUID, region: String, caller: Caller) throws -> Namespace? {
-        try pool.withConnection { connection in
-            try Self.find(id: id, region: region, caller: caller, on: connection)
-        }
+    public func find(id: UUID, region: String, caller: Caller) async throws -> Namespace? {
+        let result = try await database.read(Self.findStatement, [id, region, caller.organizationID, caller.projectID])
+        return try result.first.map { try Namespace(row: $0) }
     }
 
     static func find(id: UUID, region: String, caller: Caller, on connection: Connection) throws -> Namespace? {
-        let result = try connection.query(
-            "SELECT \(columns) FROM namespaces WHERE id = $1 AND region = $2 AND \(scope)",
-            [id, region, caller.organizationID, caller.projectID])
+        let result = try connection.query(findStatement, [id, region, caller.organizationID, caller.projectID])
         return try result.first.map { try Namespace(row: $0) }
     }
+
+    static let findStatement = "SELECT \(columns) FROM namespaces WHERE id = $1 AND region = $2 AND \(scope)"
 
     /// The condition that keeps a caller to its organization, and to its project when its key is
     /// scoped to one: parameters $3 (organization) and $4 (project or NULL).
@@ -58,8 +59,8 @@ public struct NamespaceRepository: Sendable {
     /// creates of one organization queue on that row lock and each sees the count the previous
     /// one committed, so the quota holds exactly; the count itself is kept by triggers on
     /// `namespaces` (migration 0003).
-    public func create(_ namespace: NewNamespace, quota: Int) throws -> CreateOutcome {
-        try pool.withConnection { connection in
+    public func create(_ namespace: NewNamespace, quota: Int) async throws -> CreateOutcome {
+        try await database.write { connection in
             let result: QueryResult
             do {
                 result = try connection.query(
@@ -94,8 +95,8 @@ public struct NamespaceRepository: Sendable {
     }
 
     /// Applies `changes` and bumps `updated_at`, unless the namespace is being deleted.
-    public func update(id: UUID, region: String, caller: Caller, changes: NamespaceChanges) throws -> UpdateOutcome {
-        try pool.withConnection { connection in
+    public func update(id: UUID, region: String, caller: Caller, changes: NamespaceChanges) async throws -> UpdateOutcome {
+        try await database.write { connection in
             let result = try connection.query(
                 """
                 UPDATE namespaces
@@ -118,8 +119,8 @@ public struct NamespaceRepository: Sendable {
     ///
     /// Marking twice is harmless: a namespace already `deleting` keeps its `updated_at`, which is
     /// when the purger may remove it.
-    public func markDeleting(id: UUID, region: String, caller: Caller) throws -> Namespace? {
-        try pool.withConnection { connection in
+    public func markDeleting(id: UUID, region: String, caller: Caller) async throws -> Namespace? {
+        try await database.write { connection in
             let result = try connection.query(
                 """
                 UPDATE namespaces

@@ -42,16 +42,18 @@ public final class RegistryApplication: Sendable {
     public let metrics: ServiceMetrics
 
     /// Builds the application; `migrator` (the migrations this build expects) feeds `/readyz`.
-    public init(pool: ConnectionPool, settings: Settings, migrator: Migrator?, logger: Logger) {
-        let metrics = ServiceMetrics(pool: pool)
+    /// Reads go through `pipeline` and writes through `pool` (see `DatabaseAccess`).
+    public init(pool: ConnectionPool, pipeline: QueryPipeline, settings: Settings, migrator: Migrator?, logger: Logger) {
+        let database = DatabaseAccess(pool: pool, pipeline: pipeline)
+        let metrics = ServiceMetrics(pool: pool, pipeline: pipeline)
         self.metrics = metrics
-        let namespaces = NamespaceRepository(pool: pool)
+        let namespaces = NamespaceRepository(database: database)
         let routes = RegistryRoutes(
             namespaces: NamespaceAPI(
                 repository: namespaces,
                 settings: RegistrySettings(regions: settings.regions, endpointTemplate: settings.endpointTemplate),
                 quota: settings.namespaceQuota),
-            authenticator: Authenticator(repository: APIKeyRepository(pool: pool), cacheLifetime: settings.authCacheLifetime),
+            authenticator: Authenticator(repository: APIKeyRepository(database: database), cacheLifetime: settings.authCacheLifetime),
             metrics: metrics,
             logger: logger)
         var router = Router()

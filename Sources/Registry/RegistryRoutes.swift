@@ -21,30 +21,32 @@ struct RegistryRoutes: Sendable {
     func register(on router: inout Router) {
         let document = Array(OpenAPIDocument.json(regions: namespaces.settings.regions).utf8)
         router.add("GET", OpenAPIDocument.path) { _ in .ok(document) }
-        router.add("GET", NamespaceAPI.collectionPath, authenticated(namespaces.list))
-        router.add("POST", NamespaceAPI.collectionPath, authenticated(namespaces.create))
-        router.add("GET", NamespaceAPI.itemPath, authenticated(namespaces.get))
-        router.add("PATCH", NamespaceAPI.itemPath, authenticated(namespaces.update))
-        router.add("DELETE", NamespaceAPI.itemPath, authenticated(namespaces.delete))
+        router.add("GET", NamespaceAPI.collectionPath, async: authenticated(namespaces.list))
+        router.add("POST", NamespaceAPI.collectionPath, async: authenticated(namespaces.create))
+        router.add("GET", NamespaceAPI.itemPath, async: authenticated(namespaces.get))
+        router.add("PATCH", NamespaceAPI.itemPath, async: authenticated(namespaces.update))
+        router.add("DELETE", NamespaceAPI.itemPath, async: authenticated(namespaces.delete))
     }
 
     // MARK: - Private
 
     private func authenticated(
-        _ endpoint: @escaping @Sendable (Request, Caller) throws -> Response
-    ) -> Router.Handler {
+        _ endpoint: @escaping @Sendable (Request, Caller) async throws -> Response
+    ) -> Router.AsyncHandler {
         { [authenticator, metrics, logger] request in
-            Self.answer(request, metrics: metrics, logger: logger) {
-                let caller = try authenticator.authenticate(token: request.header("X-Auth-Token"))
-                return try endpoint(request, caller)
+            await Self.answer(request, metrics: metrics, logger: logger) {
+                let caller = try await authenticator.authenticate(token: request.header("X-Auth-Token"))
+                return try await endpoint(request, caller)
             }
         }
     }
 
     /// Runs `body`; turns what it throws into the client's answer, logging what the client must not see.
-    static func answer(_ request: Request, metrics: ServiceMetrics, logger: Logger, _ body: () throws -> Response) -> Response {
+    static func answer(
+        _ request: Request, metrics: ServiceMetrics, logger: Logger, _ body: () async throws -> Response
+    ) async -> Response {
         do {
-            return try body()
+            return try await body()
         } catch let error as APIError {
             return error.response
         } catch let error as PostgresError where error.isUnavailable {

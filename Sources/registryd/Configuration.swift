@@ -9,6 +9,7 @@ struct Configuration: Sendable {
     var regions: [String]
     var endpointTemplate: String
     var poolSize: Int
+    var readConnections: Int
     var poolTimeoutMilliseconds: Int
     var connectTimeoutSeconds: Int
     var startupTimeoutSeconds: Int
@@ -36,8 +37,9 @@ struct Configuration: Sendable {
         Variable(name: "PORT", defaultValue: "8080", help: "TCP port to listen on"),
         Variable(name: "REGIONS", defaultValue: "fr-par,nl-ams,pl-waw", help: "comma-separated regions served"),
         Variable(name: "ENDPOINT_TEMPLATE", defaultValue: "rg.{region}.scw.cloud", help: "registry host of a region; {region} is replaced"),
-        Variable(name: "DB_POOL_SIZE", defaultValue: "10", help: "database connections at most (1-1000)"),
-        Variable(name: "DB_POOL_TIMEOUT_MS", defaultValue: "2000", help: "wait for a free connection before answering 503"),
+        Variable(name: "DB_POOL_SIZE", defaultValue: "10", help: "connections for writes, each with a thread (1-1000)"),
+        Variable(name: "DB_READ_CONNECTIONS", defaultValue: "2", help: "connections that batch reads in pipeline mode (1-64)"),
+        Variable(name: "DB_POOL_TIMEOUT_MS", defaultValue: "2000", help: "longest a request waits for the database to take its statement, then 503"),
         Variable(name: "DB_CONNECT_TIMEOUT_S", defaultValue: "5", help: "time allowed to open one database connection"),
         Variable(name: "DB_STATEMENT_TIMEOUT_MS", defaultValue: "5000", help: "longest a statement may run, lock waits included (0: no limit)"),
         Variable(name: "DB_STARTUP_TIMEOUT_S", defaultValue: "60", help: "at start-up, how long to wait for the database to answer"),
@@ -45,7 +47,7 @@ struct Configuration: Sendable {
         Variable(name: "LOG_LEVEL", defaultValue: "info", help: "debug, info, warning or error (info logs every request)"),
         Variable(name: "HTTP_CONNECTION_LIMIT", defaultValue: "1024", help: "open HTTP connections at most"),
         Variable(name: "HTTP_CONNECTION_TIMEOUT_S", defaultValue: "30", help: "idle seconds before a connection is closed"),
-        Variable(name: "HTTP_THREAD_MODEL", defaultValue: "per-connection", help: "per-connection, or pool:N for N epoll worker threads"),
+        Variable(name: "HTTP_THREAD_MODEL", defaultValue: "pool", help: "pool (one epoll worker per core), pool:N, or per-connection"),
         Variable(name: "NAMESPACE_QUOTA", defaultValue: "100000", help: "namespaces one organization may hold, all regions together"),
         Variable(name: "AUTH_CACHE_TTL_MS", defaultValue: "10000", help: "how long an accepted API key is trusted without a lookup"),
         Variable(name: "PURGE_INTERVAL_MS", defaultValue: "200", help: "how often namespaces marked deleting are removed"),
@@ -74,6 +76,7 @@ struct Configuration: Sendable {
             regions: regions,
             endpointTemplate: template,
             poolSize: try reader.integer("DB_POOL_SIZE", in: 1...1000),
+            readConnections: try reader.integer("DB_READ_CONNECTIONS", in: 1...64),
             poolTimeoutMilliseconds: try reader.integer("DB_POOL_TIMEOUT_MS", in: 1...600_000),
             connectTimeoutSeconds: try reader.integer("DB_CONNECT_TIMEOUT_S", in: 1...600),
             startupTimeoutSeconds: try reader.integer("DB_STARTUP_TIMEOUT_S", in: 0...3600),

@@ -16,6 +16,22 @@ enum Database {
             logger: logger)
     }
 
+    /// The pipeline that batches the service's reads (see `QueryPipeline`).
+    static func pipeline(
+        _ configuration: Configuration, logger: Logger, afterBatch: @escaping @Sendable () -> Void
+    ) -> QueryPipeline {
+        QueryPipeline(
+            configuration: .init(
+                connectionString: configuration.databaseURL,
+                connections: configuration.readConnections,
+                queueTimeout: .milliseconds(configuration.poolTimeoutMilliseconds),
+                connectTimeoutSeconds: configuration.connectTimeoutSeconds,
+                statementTimeout: configuration.statementTimeoutMilliseconds > 0
+                    ? .milliseconds(configuration.statementTimeoutMilliseconds) : nil),
+            logger: logger,
+            afterBatch: afterBatch)
+    }
+
     /// Waits until the database answers, retrying with a growing delay for at most `timeout`.
     ///
     /// A server that is still starting (or a compose dependency not yet up) is normal at boot;

@@ -24,8 +24,13 @@ enum ServeCommand {
             return 1
         }
 
+        // Handlers resumed by the database run on the pipeline's threads right after each batch.
+        let executor = HandlerExecutor(threads: ProcessInfo.processInfo.activeProcessorCount)
+        let pipeline = Database.pipeline(configuration, logger: logger, afterBatch: { executor.runQueuedJobs() })
+        defer { pipeline.close() }
         let application = RegistryApplication(
             pool: pool,
+            pipeline: pipeline,
             settings: .init(
                 regions: configuration.regions,
                 endpointTemplate: configuration.endpointTemplate,
@@ -44,6 +49,7 @@ enum ServeCommand {
                 threadModel: configuration.threadModel),
             router: application.router,
             logger: logger,
+            executor: executor,
             onCompletion: { metrics.record($0) })
         do {
             try server.start()

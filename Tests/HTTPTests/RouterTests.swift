@@ -8,27 +8,42 @@ import Testing
         router.add("POST", "/things", { _ in Response(status: 200, body: Array("create".utf8)) })
         router.add("GET", "/things/{id}", { request in Response(status: 200, body: Array((request.pathParameter("id") ?? "").utf8)) })
         router.add("DELETE", "/things/{id}", { _ in Response(status: 200, body: []) })
+        router.add("PUT", "/things/{id}", async: { request in
+            try? await Task.sleep(for: .milliseconds(1))
+            return Response(status: 200, body: Array("later \(request.pathParameter("id") ?? "")".utf8))
+        })
         return router
     }
 
-    @Test func routesByMethodAndPathAndCapturesParameters() {
-        let outcome = router().route(Request(method: "GET", path: "/things/abc"))
+    @Test func asynchronousHandlersAreResolvedToBeAwaited() async {
+        let request = Request(method: "PUT", path: "/things/xyz")
+        guard case .await(let pattern, let routed, let handler) = router().resolve(request) else {
+            Issue.record("an asynchronous route resolved to an immediate answer")
+            return
+        }
+        #expect(pattern == "/things/{id}")
+        #expect(await handler(routed).body == Array("later xyz".utf8))
+        #expect(await router().route(request).response.body == Array("later xyz".utf8))
+    }
+
+    @Test func routesByMethodAndPathAndCapturesParameters() async {
+        let outcome = await router().route(Request(method: "GET", path: "/things/abc"))
         #expect(outcome.response.status == 200)
         #expect(outcome.response.body == Array("abc".utf8))
         #expect(outcome.pattern == "/things/{id}")
-        #expect(router().route(Request(method: "POST", path: "/things")).response.body == Array("create".utf8))
+        #expect(await router().route(Request(method: "POST", path: "/things")).response.body == Array("create".utf8))
     }
 
     @Test(arguments: ["/", "/thing", "/things/abc/more", "/things/", "//things", "/THINGS"])
-    func unknownPathsAre404(path: String) {
-        let outcome = router().route(Request(method: "GET", path: path))
+    func unknownPathsAre404(path: String) async {
+        let outcome = await router().route(Request(method: "GET", path: path))
         #expect(outcome.response.status == 404)
         #expect(outcome.pattern == nil)
     }
 
-    @Test func wrongMethodIs405WithTheAllowedOnes() {
-        let outcome = router().route(Request(method: "PATCH", path: "/things/abc"))
+    @Test func wrongMethodIs405WithTheAllowedOnes() async {
+        let outcome = await router().route(Request(method: "PATCH", path: "/things/abc"))
         #expect(outcome.response.status == 405)
-        #expect(outcome.response.headers.first { $0.name == "Allow" }?.value == "DELETE, GET")
+        #expect(outcome.response.headers.first { $0.name == "Allow" }?.value == "DELETE, GET, PUT")
     }
 }

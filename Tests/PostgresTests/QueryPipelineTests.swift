@@ -1,5 +1,6 @@
 import Foundation
 import Log
+import HTTP
 import Postgres
 import Testing
 import TestSupport
@@ -75,14 +76,17 @@ import TestSupport
     @Test func unreachableDatabaseFailsFastAsUnavailable() async throws {
         let pipeline = pipeline(url: "postgresql://nobody@/nothing?host=/nonexistent-socket-dir")
         defer { pipeline.close() }
-        let started = ContinuousClock.now
-        await #expect(throws: PostgresError.self) { try await pipeline.query("SELECT 1") }
-        do {
-            _ = try await pipeline.query("SELECT 1")
-        } catch let error as PostgresError {
-            #expect(error.isUnavailable)
+        let (error, elapsed) = await onDedicatedThreads { () -> (PostgresError?, Duration) in
+            let started = ContinuousClock.now
+            do {
+                _ = try await pipeline.query("SELECT 1")
+                return (nil, ContinuousClock.now - started)
+            } catch {
+                return (error as? PostgresError, ContinuousClock.now - started)
+            }
         }
-        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(error?.isUnavailable == true)
+        #expect(elapsed < .seconds(5))
     }
 
     @Test func closedPipelineRefusesStatements() async throws {

@@ -48,10 +48,16 @@ import TestSupport
 
     @Test func expiredKeyIsDeniedAsExpired() async throws {
         let service = try TestService()
-        let key = try service.createKey(organization: UUID(), expiresIn: .seconds(1))
+        let expired = try service.createKey(organization: UUID(), expiresIn: .seconds(-1))
+        expectDenied(try await TestClient(baseURL: service.baseURL, token: expired.secretKey).get(path), reason: "expired")
+    }
+
+    @Test func cachedKeyStopsWorkingWhenItExpires() async throws {
+        let service = try TestService(authCacheLifetime: .seconds(60))
+        let key = try service.createKey(organization: UUID(), expiresIn: .seconds(3))
         let client = TestClient(baseURL: service.baseURL, token: key.secretKey)
         #expect(try await client.get(path).status == 200)
-        let expired = try await eventually(timeout: .seconds(3)) { try await client.get(path).status == 401 }
+        let expired = try await eventually(timeout: .seconds(10)) { try await client.get(path).status == 401 }
         #expect(expired)
         expectDenied(try await client.get(path), reason: "expired")
     }

@@ -59,7 +59,7 @@ import TestSupport
 @Suite struct NamespacePurgeTests {
     @Test func twoPurgersShareTheWorkWithoutErrorsOrDoubleDeletes() async throws {
         let database = try TestDatabase()
-        let repository = NamespaceRepository(pool: database.pool)
+        let repository = NamespaceRepository(database: DatabaseAccess(pool: database.pool))
         let logger = Logger(label: "test", level: .error, sink: LogSink.memory())
         try database.pool.withConnection { connection in
             try connection.execute("""
@@ -71,7 +71,7 @@ import TestSupport
                 """)
         }
         let first = NamespacePurger(repository: repository, logger: logger)
-        let second = NamespacePurger(repository: NamespaceRepository(pool: database.pool), logger: logger)
+        let second = NamespacePurger(repository: NamespaceRepository(database: DatabaseAccess(pool: database.pool)), logger: logger)
         async let purgedByFirst = blocking { try first.purgeNow() }
         async let purgedBySecond = blocking { try second.purgeNow() }
         let total = try await purgedByFirst + purgedBySecond

@@ -42,13 +42,16 @@ import TestSupport
 
         try await blocking { try cluster.kill() }
         // During the outage: quick JSON 503s, readiness down, liveness up.
-        let started = ContinuousClock.now
-        let during = try await client.get("\(path)?name=anything")
+        let (during, elapsed) = try await onDedicatedThreads {
+            let started = ContinuousClock.now
+            let response = try await client.get("\(path)?name=anything")
+            return (response, ContinuousClock.now - started)
+        }
         #expect(during.status == 503)
         #expect(during.header("Content-Type") == "application/json")
         #expect(during.header("Retry-After") == "1")
         #expect(!during.text.lowercased().contains("postgres"))
-        #expect(ContinuousClock.now - started < .seconds(3))
+        #expect(elapsed < .seconds(3))
         #expect(try await anonymous.get("/readyz").status == 503)
         #expect(try await anonymous.get("/healthz").status == 200)
         let acknowledgedBeforeRestart = acknowledged.withLock { $0.count }
@@ -106,11 +109,14 @@ import TestSupport
         let holder = try Connection(connectionString: service.database.url)
         try holder.execute("BEGIN")
         try holder.query("SELECT 1 FROM namespaces WHERE id = $1::uuid FOR UPDATE", [id])
-        let started = ContinuousClock.now
-        let stuck = try await client.patch("\(path)/\(id)", ["description": "waits for the lock"])
+        let (stuck, elapsed) = try await onDedicatedThreads {
+            let started = ContinuousClock.now
+            let response = try await client.patch("\(path)/\(id)", ["description": "waits for the lock"])
+            return (response, ContinuousClock.now - started)
+        }
         #expect(stuck.status == 503)
         #expect(stuck.json["type"] as? String == "service_unavailable")
-        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(elapsed < .seconds(5))
         try holder.execute("ROLLBACK")
         #expect(try await client.patch("\(path)/\(id)", ["description": "free again"]).status == 200)
     }

@@ -24,17 +24,23 @@ public final class RegistrydProcess: @unchecked Sendable {
         process.environment = base
         process.standardOutput = output
         process.standardError = output
-        output.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            guard let self, !data.isEmpty else { return }
-            self.lock.withLock { self.captured.append(data) }
-        }
         try process.run()
+        // A thread reads until end of file. (Not `readabilityHandler`: its dispatch source can
+        // outlive the closed descriptor, and the descriptor's next owner then crashes libdispatch.)
+        let reading = output.fileHandleForReading
+        let reader = Thread { [weak self] in
+            while true {
+                let data = reading.availableData
+                if data.isEmpty { return }
+                guard let self else { return }
+                self.lock.withLock { self.captured.append(data) }
+            }
+        }
+        reader.start()
     }
 
     deinit {
         if process.isRunning { process.terminate() }
-        output.fileHandleForReading.readabilityHandler = nil
     }
 
     /// Everything the process wrote to stdout and stderr so far.

@@ -9,6 +9,7 @@ public final class TestService: Sendable {
     public let database: TestDatabase
     public let server: Server
     public let router: Router
+    public let pipeline: QueryPipeline
     public let purger: NamespacePurger
     public let logs: LogSink
     public let baseURL: String
@@ -21,6 +22,7 @@ public final class TestService: Sendable {
         poolSize: Int = 10,
         poolTimeout: Duration = .seconds(5),
         statementTimeout: Duration? = nil,
+        threadModel: Server.Configuration.ThreadModel = .threadPool(size: 2),
         cluster: PrivateCluster? = nil
     ) throws {
         database = try TestDatabase(
@@ -28,15 +30,23 @@ public final class TestService: Sendable {
             admin: cluster?.adminURL ?? TestPostgres.adminURL)
         logs = LogSink.memory()
         let logger = Logger(label: "test", level: .info, sink: logs)
+        let executor = HandlerExecutor(threads: 2)
+        pipeline = QueryPipeline(
+            configuration: .init(connectionString: database.url, connections: 2, queueTimeout: poolTimeout,
+                                 statementTimeout: statementTimeout),
+            logger: logger, afterBatch: { executor.runQueuedJobs() })
         let application = RegistryApplication(
             pool: database.pool,
+            pipeline: pipeline,
             settings: .init(regions: regions, namespaceQuota: quota, authCacheLifetime: authCacheLifetime,
                             purgeInterval: .milliseconds(50)),
             migrator: Migrator(migrations: try Migration.load(from: TestPostgres.migrationsDirectory), logger: logger),
             logger: logger)
         router = application.router
         let metrics = application.metrics
-        server = Server(configuration: .init(host: "127.0.0.1", port: 0), router: application.router, logger: logger,
+        // The production default: epoll workers, connections suspended while the database answers.
+        server = Server(configuration: .init(host: "127.0.0.1", port: 0, threadModel: threadModel),
+                        router: application.router, logger: logger, executor: executor,
                         onCompletion: { metrics.record($0) })
         try server.start()
         metrics.observe(server)
@@ -48,6 +58,7 @@ public final class TestService: Sendable {
     deinit {
         server.shutdown(gracePeriod: .seconds(1))
         purger.stop()
+        pipeline.close()
         database.pool.close()
     }
 
@@ -83,5 +94,16 @@ public func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) as
             continuation.resume(with: Result { try body() })
         }
         thread.start()
+    }
+}
+
+/// Threads of the tests' own, outside Swift's cooperative pool.
+private let dedicatedExecutor = HandlerExecutor(threads: 2)
+
+/// Runs `body` on threads of its own: for tests that time how fast something answers, so that
+/// the measure is not how long the other tests kept the two cooperative threads busy.
+public func onDedicatedThreads<T: Sendable>(_ body: @Sendable () async throws -> T) async rethrows -> T {
+    try await withTaskExecutorPreference(dedicatedExecutor) {
+        try await body()
     }
 }

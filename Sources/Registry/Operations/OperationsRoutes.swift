@@ -22,19 +22,22 @@ struct OperationsRoutes: Sendable {
                 json.endObject()
             }
         }
-        router.add("GET", Self.readinessPath) { request in readiness(request) }
+        router.add("GET", Self.readinessPath, async: { request in await readiness(request) })
         router.add("GET", Self.metricsPath) { _ in
             Response(status: 200, body: Array(metrics.render().utf8), contentType: "text/plain; version=0.0.4; charset=utf-8")
         }
     }
 
     /// Ready when the database answers and the schema is exactly what this build expects.
-    private func readiness(_ request: Request) -> Response {
+    private func readiness(_ request: Request) async -> Response {
         var database = "ok"
         var schema = "ok"
         do {
-            try pool.withConnection { try $0.execute("SELECT 1") }
-            if let migrator, try !migrator.isCurrent(on: pool) { schema = "not current: run registryd migrate" }
+            let current = try await pool.run { [migrator] connection in
+                try connection.execute("SELECT 1")
+                return try migrator?.isCurrent(on: connection) ?? true
+            }
+            if !current { schema = "not current: run registryd migrate" }
         } catch let error as PostgresError {
             database = error.description
             schema = "unknown"

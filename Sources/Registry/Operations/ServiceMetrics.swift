@@ -41,12 +41,14 @@ public final class ServiceMetrics: Sendable {
     /// threads rarely wait for each other; a scrape merges the stripes.
     private let stripes = (0..<16).map { _ in Locked(State()) }
     private let pool: ConnectionPool
+    private let pipeline: QueryPipeline?
     private let startedAt = Date()
     /// Reads the HTTP server's gauges (open connections, requests in flight) once it exists.
     private let serverGauges = Locked<(@Sendable () -> (connections: Int, inFlight: Int))?>(nil)
 
-    public init(pool: ConnectionPool) {
+    public init(pool: ConnectionPool, pipeline: QueryPipeline? = nil) {
         self.pool = pool
+        self.pipeline = pipeline
     }
 
     // MARK: - Recording
@@ -143,6 +145,17 @@ public final class ServiceMetrics: Sendable {
         text += "registryd_db_pool_connections{state=\"in_use\"} \(pool.inUse)\n"
         family("registryd_db_pool_waiting", "gauge", "Requests waiting for a database connection.")
         text += "registryd_db_pool_waiting \(pool.waiting)\n"
+
+        if let pipeline = pipeline?.statistics {
+            family("registryd_db_pipeline_connections", "gauge", "Connections that batch read statements in pipeline mode.")
+            text += "registryd_db_pipeline_connections \(pipeline.connections)\n"
+            family("registryd_db_pipeline_queued", "gauge", "Read statements waiting to be sent.")
+            text += "registryd_db_pipeline_queued \(pipeline.queued)\n"
+            family("registryd_db_pipeline_statements_total", "counter", "Read statements sent through the pipeline.")
+            text += "registryd_db_pipeline_statements_total \(pipeline.statements)\n"
+            family("registryd_db_pipeline_batches_total", "counter", "Batches sent; statements per batch is the ratio of the two.")
+            text += "registryd_db_pipeline_batches_total \(pipeline.batches)\n"
+        }
 
         family("registryd_db_errors_total", "counter", "Database failures answered to clients: unavailable (503) or query (500).")
         for kind in ["unavailable", "query"] {

@@ -1,0 +1,131 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A first-in, first-out queue of work with deadlines, shared by the threads that do the work.
+///
+/// A job that is still queued at its deadline is expired (handed to `expire`, never to a worker)
+/// by a reaper thread that checks the head of the queue every 20 ms, so a caller waits at most
+/// its deadline even when every worker is stuck (on a lock, on a dead server).
+///
+/// `@unchecked Sendable`: all state is guarded by `mutex`.
+final class JobQueue<Job>: @unchecked Sendable {
+    private struct Entry {
+        let deadline: ContinuousClock.Instant
+        let job: Job
+    }
+
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private let expire: (Job) -> Void
+    private var entries: [Entry] = []
+    private var head = 0
+    private var isClosed = false
+    private var reaperRunning = true
+
+    /// Creates the queue and starts its reaper; `expire` is called, outside the lock, for each
+    /// job that waited past its deadline and for each job offered after `close`.
+    init(name: String, expire: @escaping (Job) -> Void) {
+        self.expire = expire
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(condition, nil)
+        let reaper = Thread { [self] in reap() }
+        reaper.name = "\(name)-reaper"
+        reaper.start()
+    }
+
+    deinit {
+        pthread_cond_destroy(condition)
+        pthread_mutex_destroy(mutex)
+        condition.deallocate()
+        mutex.deallocate()
+    }
+
+    /// Jobs waiting now.
+    var count: Int { locked { entries.count - head } }
+
+    /// Queues `job`; after `close`, expires it at once instead.
+    func append(_ job: Job, deadline: ContinuousClock.Instant) {
+        let accepted: Bool = locked {
+            guard !isClosed else { return false }
+            entries.append(Entry(deadline: deadline, job: job))
+            pthread_cond_signal(condition)
+            return true
+        }
+        if !accepted { expire(job) }
+    }
+
+    /// Puts `jobs` back at the head, keeping their deadlines.
+    func prepend(_ jobs: [(job: Job, deadline: ContinuousClock.Instant)]) {
+        locked {
+            entries.replaceSubrange(head..<head, with: jobs.map { Entry(deadline: $0.deadline, job: $0.job) })
+            pthread_cond_broadcast(condition)
+        }
+    }
+
+    /// Waits for work and takes up to `maximum` jobs with their deadlines; nil once closed and empty.
+    func take(maximum: Int) -> [(job: Job, deadline: ContinuousClock.Instant)]? {
+        locked {
+            while head == entries.count {
+                if isClosed { return nil }
+                pthread_cond_wait(condition, mutex)
+            }
+            let end = min(entries.count, head + maximum)
+            let taken = entries[head..<end].map { (job: $0.job, deadline: $0.deadline) }
+            head = end
+            compact()
+            return taken
+        }
+    }
+
+    /// Refuses new jobs; queued ones are still taken. Stops the reaper.
+    func close() {
+        locked {
+            isClosed = true
+            pthread_cond_broadcast(condition)
+            while reaperRunning { pthread_cond_wait(condition, mutex) }
+        }
+    }
+
+    // MARK: - Private
+
+    private func reap() {
+        while true {
+            usleep(20_000)
+            let (overdue, stop): ([Job], Bool) = locked {
+                let now = ContinuousClock.now
+                var overdue: [Job] = []
+                while head < entries.count, entries[head].deadline < now {
+                    overdue.append(entries[head].job)
+                    head += 1
+                }
+                compact()
+                if isClosed {
+                    reaperRunning = false
+                    pthread_cond_broadcast(condition)
+                    return (overdue, true)
+                }
+                return (overdue, false)
+            }
+            overdue.forEach(expire)
+            if stop { return }
+        }
+    }
+
+    private func compact() {
+        if head == entries.count {
+            entries.removeAll(keepingCapacity: true)
+            head = 0
+        } else if head > 1024 && head * 2 > entries.count {
+            entries.removeFirst(head)
+            head = 0
+        }
+    }
+
+    private func locked<T>(_ body: () throws -> T) rethrows -> T {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return try body()
+    }
+}
