@@ -6,7 +6,8 @@ pg_stat_statements loaded), seeds 100,000 namespaces across 100 organizations an
 organization holds 10,000), starts registryd, warms up, then runs every scenario in interleaved
 rounds so that machine noise hits all alike:
 
-  service (wrk, 64 keep-alive connections)    baseline (pgbench -M prepared, DB_POOL_SIZE clients)
+  service (wrk, 64 keep-alive connections)    baseline (pgbench -M prepared, as many clients as the
+                                              endpoint has connections: the read pipeline's, the pool's)
   GET by id, random ids of the big org        the SELECT the GET endpoint ran
   list, page_size=100, random page 1-20,      the listing statement it ran, same random offsets
     created_at_asc and name_asc
@@ -89,9 +90,11 @@ def seed(url: str, first: int, last: int, big_org: bool):
 
 
 class Service:
-    def __init__(self, binary: str, database_url: str, port: int, pool_size: int, thread_model: str):
+    def __init__(self, binary: str, database_url: str, port: int, pool_size: int, thread_model: str,
+                 read_connections: int = 2):
         self.environment = dict(os.environ, DATABASE_URL=database_url, PORT=str(port), LISTEN_ADDRESS="127.0.0.1",
-                                DB_POOL_SIZE=str(pool_size), LOG_LEVEL="warning", HTTP_THREAD_MODEL=thread_model,
+                                DB_POOL_SIZE=str(pool_size), DB_READ_CONNECTIONS=str(read_connections),
+                                LOG_LEVEL="warning", HTTP_THREAD_MODEL=thread_model,
                                 MIGRATIONS_DIR=f"{ROOT}/migrations", AUTH_CACHE_TTL_MS="60000",
                                 HTTP_CONNECTION_LIMIT="4096")
         self.binary, self.port, self.process = binary, port, None
@@ -280,8 +283,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=5, help="length of each run")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of every scenario")
-    parser.add_argument("--pool-size", type=int, default=8, help="DB_POOL_SIZE, and pgbench's client count")
-    parser.add_argument("--thread-model", default="per-connection", help="HTTP_THREAD_MODEL")
+    parser.add_argument("--pool-size", type=int, default=8, help="DB_POOL_SIZE (writes), and pgbench's clients for create")
+    parser.add_argument("--read-connections", type=int, default=2,
+                        help="DB_READ_CONNECTIONS (pipelined reads), and pgbench's clients for GET and list")
+    parser.add_argument("--thread-model", default="pool", help="HTTP_THREAD_MODEL (registryd's default: pool)")
     parser.add_argument("--skip-million", action="store_true", help="skip the 1,000,000-row listing check")
     parser.add_argument("--keep", action="store_true", help="leave the cluster's directory behind")
     parser.add_argument("--only", default="", help="comma-separated scenarios to run (default: all); ratios need their pairs")
@@ -297,7 +302,8 @@ def main():
         admin = cluster.start()
         psql(admin, "CREATE DATABASE bench")
         database_url = admin.replace("/postgres?", "/bench?")
-        service = Service(binary, database_url, 18400 + os.getpid() % 1000, arguments.pool_size, arguments.thread_model)
+        service = Service(binary, database_url, 18400 + os.getpid() % 1000, arguments.pool_size, arguments.thread_model,
+                          arguments.read_connections)
         first_start = service.start()  # migrates the empty database
         service.stop()
         psql(database_url, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
@@ -317,21 +323,24 @@ def main():
             wrk(service.url, lua[name], 2)
         sql = pgbench_scripts(database_url, work)
         defines = {"org": org(0), "region": "fr-par"}
+        # pgbench uses as many connections as the endpoint does: the pipeline's for reads, the pool's for writes.
+        clients = {"get": arguments.read_connections, "list_created_at_asc": arguments.read_connections,
+                   "list_name_asc": arguments.read_connections, "create": arguments.pool_size}
         for name, path in sql.items():
-            pgbench(database_url, path, 1, arguments.pool_size, work, defines)
+            pgbench(database_url, path, 1, clients[name], work, defines)
 
         scenarios = [
             ("get", lambda: wrk(service.url, lua["get"], arguments.seconds)),
-            ("pg_get", lambda: pgbench(database_url, sql["get"], arguments.seconds, arguments.pool_size, work, defines)),
+            ("pg_get", lambda: pgbench(database_url, sql["get"], arguments.seconds, clients["get"], work, defines)),
             ("healthz", lambda: wrk(service.url, lua["healthz"], arguments.seconds)),
             ("list_created_at_asc", lambda: wrk(service.url, lua["list_created_at_asc"], arguments.seconds)),
-            ("pg_list_created_at_asc", lambda: pgbench(database_url, sql["list_created_at_asc"], arguments.seconds, arguments.pool_size, work, defines)),
+            ("pg_list_created_at_asc", lambda: pgbench(database_url, sql["list_created_at_asc"], arguments.seconds, clients["list_created_at_asc"], work, defines)),
             ("list_name_asc", lambda: wrk(service.url, lua["list_name_asc"], arguments.seconds)),
-            ("pg_list_name_asc", lambda: pgbench(database_url, sql["list_name_asc"], arguments.seconds, arguments.pool_size, work, defines)),
+            ("pg_list_name_asc", lambda: pgbench(database_url, sql["list_name_asc"], arguments.seconds, clients["list_name_asc"], work, defines)),
             ("list_created_at_asc_page1", lambda: wrk(service.url, lua["list_created_at_asc_page1"], arguments.seconds)),
             ("list_created_at_asc_page20", lambda: wrk(service.url, lua["list_created_at_asc_page20"], arguments.seconds)),
             ("create", lambda: wrk(service.url, lua["create"], arguments.seconds)),
-            ("pg_create", lambda: pgbench(database_url, sql["create"], arguments.seconds, arguments.pool_size, work, defines)),
+            ("pg_create", lambda: pgbench(database_url, sql["create"], arguments.seconds, clients["create"], work, defines)),
             ("conflict", lambda: wrk(service.url, lua["conflict"], arguments.seconds)),
         ]
         if arguments.only:
@@ -401,7 +410,8 @@ def summarize(results, million, peak_rss, startup, first_start, arguments) -> di
     }
     report = {
         "machine": {"cpus": os.cpu_count(), "seconds_per_run": arguments.seconds, "rounds": arguments.rounds,
-                    "pool_size": arguments.pool_size, "thread_model": arguments.thread_model,
+                    "pool_size": arguments.pool_size, "read_connections": arguments.read_connections,
+                    "thread_model": arguments.thread_model,
                     "rows": TOTAL, "organizations": ORGANIZATIONS, "big_organization": BIG},
         "scenarios": m, "runs": results, "get_combined_ceiling_rps": get_ceiling, "ratios": ratios,
         "peak_rss_mib_during_get": peak_rss / 1048576, "startup_to_ready_ms": startup * 1000,

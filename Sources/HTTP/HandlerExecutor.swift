@@ -41,11 +41,26 @@ public final class HandlerExecutor: TaskExecutor, @unchecked Sendable {
 
     public func enqueue(_ job: consuming ExecutorJob) {
         let unowned = UnownedJob(job)
+        // A helper thread runs what it enqueues itself (see `registerCurrentThreadAsHelper`):
+        // waking one of this executor's threads for it would only cost a context switch.
+        let fromHelper = pthread_getspecific(Self.helperKey) != nil
         pthread_mutex_lock(mutex)
         jobs.append(unowned)
-        pthread_cond_signal(condition)
+        if !fromHelper { pthread_cond_signal(condition) }
         pthread_mutex_unlock(mutex)
     }
+
+    /// Marks the calling thread as one that calls `runQueuedJobs` after whatever it does that
+    /// resumes tasks, so that jobs it enqueues wake none of this executor's threads.
+    public static func registerCurrentThreadAsHelper() {
+        pthread_setspecific(helperKey, UnsafeRawPointer(bitPattern: 1))
+    }
+
+    private static let helperKey: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
 
     /// Runs up to `limit` queued jobs on the calling thread; returns how many ran.
     @discardableResult

@@ -61,6 +61,7 @@ public final class QueryPipeline: @unchecked Sendable {
 
     public let configuration: Configuration
     private let logger: Logger
+    private let threadStarted: (@Sendable () -> Void)?
     private let afterBatch: (@Sendable () -> Void)?
     private let queue: JobQueue<PipelineJob>
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
@@ -71,11 +72,16 @@ public final class QueryPipeline: @unchecked Sendable {
 
     /// Creates the pipeline and starts its threads; connections open on first use.
     ///
-    /// `afterBatch` runs on the pipeline's thread once a batch's callers are resumed: the server
-    /// passes a closure that runs the resumed handlers there (`HandlerExecutor.runQueuedJobs`).
-    public init(configuration: Configuration, logger: Logger, afterBatch: (@Sendable () -> Void)? = nil) {
+    /// `threadStarted` runs once on each of the pipeline's threads, and `afterBatch` on that
+    /// thread after every batch, once its callers are resumed: the server passes closures that
+    /// make the thread run the resumed handlers itself (`HandlerExecutor.runQueuedJobs`).
+    public init(
+        configuration: Configuration, logger: Logger,
+        threadStarted: (@Sendable () -> Void)? = nil, afterBatch: (@Sendable () -> Void)? = nil
+    ) {
         self.configuration = configuration
         self.logger = logger
+        self.threadStarted = threadStarted
         self.afterBatch = afterBatch
         let timeout = configuration.queueTimeout
         queue = JobQueue(name: "db-pipeline") { job in
@@ -128,8 +134,11 @@ public final class QueryPipeline: @unchecked Sendable {
     // MARK: - Threads
 
     private func run() {
+        threadStarted?()
         var connection: PipelineConnection?
         while let taken = queue.take(maximum: configuration.maximumBatch) {
+            // Whatever this batch resumed, succeeded or failed, runs here before the next one.
+            defer { afterBatch?() }
             let now = ContinuousClock.now
             var batch: [PipelineJob] = []
             var deadlines: [ObjectIdentifier: ContinuousClock.Instant] = [:]
@@ -160,7 +169,6 @@ public final class QueryPipeline: @unchecked Sendable {
                 statementCount += batch.count - retry.count
                 batchCount += 1
             }
-            afterBatch?()
         }
         connection = nil
         locked {

@@ -1,4 +1,5 @@
 import Foundation
+import HTTP
 import Log
 import Postgres
 
@@ -29,6 +30,7 @@ enum Database {
                 statementTimeout: configuration.statementTimeoutMilliseconds > 0
                     ? .milliseconds(configuration.statementTimeoutMilliseconds) : nil),
             logger: logger,
+            threadStarted: { HandlerExecutor.registerCurrentThreadAsHelper() },
             afterBatch: afterBatch)
     }
 

@@ -34,7 +34,8 @@ public final class TestService: Sendable {
         pipeline = QueryPipeline(
             configuration: .init(connectionString: database.url, connections: 2, queueTimeout: poolTimeout,
                                  statementTimeout: statementTimeout),
-            logger: logger, afterBatch: { executor.runQueuedJobs() })
+            logger: logger, threadStarted: { HandlerExecutor.registerCurrentThreadAsHelper() },
+            afterBatch: { executor.runQueuedJobs() })
         let application = RegistryApplication(
             pool: database.pool,
             pipeline: pipeline,
