@@ -65,8 +65,7 @@ public final class QueryPipeline: @unchecked Sendable {
     private let afterBatch: (@Sendable () -> Void)?
     private let queue: JobQueue<PipelineJob>
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let finished = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    private var runningThreads = 0
+    private var threads: ThreadGroup?
     private var statementCount = 0
     private var batchCount = 0
 
@@ -88,19 +87,11 @@ public final class QueryPipeline: @unchecked Sendable {
             job.fail(.poolTimeout("a statement waited longer than \(timeout) for the database"))
         }
         pthread_mutex_init(mutex, nil)
-        pthread_cond_init(finished, nil)
-        runningThreads = configuration.connections
-        for index in 0..<configuration.connections {
-            let thread = Thread { [self] in run() }
-            thread.name = "db-pipeline-\(index)"
-            thread.start()
-        }
+        threads = ThreadGroup(count: configuration.connections, name: "db-pipeline") { [self] in run() }
     }
 
     deinit {
-        pthread_cond_destroy(finished)
         pthread_mutex_destroy(mutex)
-        finished.deallocate()
         mutex.deallocate()
     }
 
@@ -126,9 +117,7 @@ public final class QueryPipeline: @unchecked Sendable {
     /// Sends what is queued, then stops the threads; later queries fail with `poolTimeout`.
     public func close() {
         queue.close()
-        locked {
-            while runningThreads > 0 { pthread_cond_wait(finished, mutex) }
-        }
+        threads?.waitUntilFinished()
     }
 
     // MARK: - Threads
@@ -171,10 +160,6 @@ public final class QueryPipeline: @unchecked Sendable {
             }
         }
         connection = nil
-        locked {
-            runningThreads -= 1
-            pthread_cond_broadcast(finished)
-        }
     }
 
     private func locked<T>(_ body: () throws -> T) rethrows -> T {

@@ -1,6 +1,13 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The `registryd` executable run as a child process, as operators run it.
+///
+/// Spawned with `posix_spawn`, its output read from a pipe by a thread of its own, and reaped with
+/// `waitpid`: Foundation's `Process` crashed in `Process.run()` (and its `readabilityHandler`
+/// in libdispatch) when tests ran it beside many other threads.
 public final class RegistrydProcess: @unchecked Sendable {
     /// The built executable, next to the test bundle (`swift build` puts both in one directory).
     public static var executable: URL {
@@ -9,38 +16,65 @@ public final class RegistrydProcess: @unchecked Sendable {
         return TestPostgres.repositoryRoot.appendingPathComponent(".build/debug/registryd")
     }
 
-    private let process = Process()
-    private let output = Pipe()
+    private let pid: pid_t
     private let lock = NSLock()
     private var captured = Data()
+    private var exitStatus: Int32?
 
     /// Starts `registryd arguments` with `environment` added to a minimal one.
     public init(_ arguments: [String], environment: [String: String]) throws {
-        process.executableURL = Self.executable
-        process.arguments = arguments
-        var base = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
-                    "MIGRATIONS_DIR": TestPostgres.migrationsDirectory]
-        base.merge(environment) { $1 }
-        process.environment = base
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        // A thread reads until end of file. (Not `readabilityHandler`: its dispatch source can
-        // outlive the closed descriptor, and the descriptor's next owner then crashes libdispatch.)
-        let reading = output.fileHandleForReading
+        var variables = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
+                         "MIGRATIONS_DIR": TestPostgres.migrationsDirectory]
+        variables.merge(environment) { $1 }
+        var pipeEnds: [Int32] = [0, 0]
+        // Close-on-exec, so that no other child spawned meanwhile inherits the write end (it would
+        // keep the pipe open after this process exits); dup2 clears the flag on 1 and 2.
+        guard pipe(&pipeEnds) == 0 else { throw TestFailure("pipe() failed") }
+        for end in pipeEnds { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, pipeEnds[1], 1)
+        posix_spawn_file_actions_adddup2(&actions, pipeEnds[1], 2)
+        posix_spawn_file_actions_addclose(&actions, pipeEnds[0])
+        posix_spawn_file_actions_addclose(&actions, pipeEnds[1])
+
+        let path = Self.executable.path
+        let argv = ([path] + arguments).map { strdup($0) } + [nil]
+        let envp = variables.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        var child: pid_t = 0
+        let spawned = posix_spawn(&child, path, &actions, nil, argv, envp)
+        close(pipeEnds[1])
+        guard spawned == 0 else {
+            close(pipeEnds[0])
+            throw TestFailure("cannot start \(path): error \(spawned)")
+        }
+        pid = child
+        let reading = pipeEnds[0]
         let reader = Thread { [weak self] in
+            var buffer = [UInt8](repeating: 0, count: 65536)
             while true {
-                let data = reading.availableData
-                if data.isEmpty { return }
-                guard let self else { return }
-                self.lock.withLock { self.captured.append(data) }
+                let count = read(reading, &buffer, buffer.count)
+                if count < 0 && errno == EINTR { continue }
+                if count <= 0 { break }
+                guard let self else { break }
+                let chunk = Data(buffer[0..<count])
+                self.lock.withLock { self.captured.append(chunk) }
             }
+            close(reading)
         }
         reader.start()
     }
 
     deinit {
-        if process.isRunning { process.terminate() }
+        if isRunning {
+            kill(pid, SIGKILL)
+            _ = waitForExit()
+        }
     }
 
     /// Everything the process wrote to stdout and stderr so far.
@@ -54,16 +88,30 @@ public final class RegistrydProcess: @unchecked Sendable {
         return (status, child.text)
     }
 
-    /// Waits for the process to exit and returns its status.
+    /// Waits for the process to exit and returns its exit status (128 + signal when killed).
     public func waitForExit() -> Int32 {
-        process.waitUntilExit()
-        return process.terminationStatus
+        if let exitStatus = lock.withLock({ self.exitStatus }) { return exitStatus }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let code = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+        lock.withLock { exitStatus = code }
+        return code
     }
 
-    public var isRunning: Bool { process.isRunning }
+    public var isRunning: Bool {
+        if lock.withLock({ exitStatus }) != nil { return false }
+        var status: Int32 = 0
+        let result = waitpid(pid, &status, WNOHANG)
+        if result == pid {
+            let code = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+            lock.withLock { exitStatus = code }
+            return false
+        }
+        return result == 0
+    }
 
     /// Sends SIGTERM.
-    public func terminate() { process.terminate() }
+    public func terminate() { kill(pid, SIGTERM) }
 
     /// The port of the "listening" log line, once it is written.
     public func waitUntilListening(timeout: Duration = .seconds(30)) async throws -> UInt16 {
