@@ -37,7 +37,7 @@ extension ConnectionPool {
         public var open: Int
         /// Connections lent out now.
         public var inUse: Int
-        /// Callers waiting for a connection now.
+        /// Callers waiting for a connection, or for one of the pool's threads (`run`), now.
         public var waiting: Int
     }
 }

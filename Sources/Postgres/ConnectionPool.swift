@@ -90,7 +90,12 @@ public final class ConnectionPool: @unchecked Sendable {
 
     /// The pool's occupancy right now.
     public var statistics: Statistics {
-        locked { Statistics(capacity: configuration.size, open: open, inUse: inUse, waiting: waiters.count) }
+        let (statistics, workers) = locked {
+            (Statistics(capacity: configuration.size, open: open, inUse: inUse, waiting: waiters.count), workerThreads)
+        }
+        var total = statistics
+        total.waiting += workers?.queued ?? 0  // `run` callers waiting for one of the pool's threads
+        return total
     }
 
     /// Closes idle connections and refuses new loans; waiters are woken with `poolClosed`, and

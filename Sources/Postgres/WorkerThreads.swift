@@ -37,6 +37,9 @@ final class WorkerThreads: Sendable {
         }
     }
 
+    /// Work waiting for a thread now.
+    var queued: Int { queue.count }
+
     /// Lets queued work finish, then stops the threads.
     func close() {
         queue.close()
