@@ -18,6 +18,8 @@ final class PendingRequest: @unchecked Sendable {
     var earlyResponse: Response?
     /// The pattern of the route that answered, once routed.
     var route: String?
+    /// Set once an asynchronous handler has been started for this request.
+    var isDeferred = false
 
     init(method: String, path: String, headers: [(name: String, value: String)], query: [QueryItem], maximumBodySize: Int) {
         self.method = method

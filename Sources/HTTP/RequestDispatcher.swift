@@ -89,6 +89,16 @@ final class RequestDispatcher: Sendable {
     }
 
     private func finish(_ pending: PendingRequest, on connection: OpaquePointer) -> MHD_Result {
+        if pending.isDeferred {
+            // Resumed without an answer (creating the response failed): never run the handler twice.
+            let failure = Response.json(status: 500, capacity: 64) { json in
+                json.beginObject()
+                json.field("message", "internal error")
+                json.field("type", "internal_error")
+                json.endObject()
+            }
+            return queue(failure, for: pending, on: connection)
+        }
         if pending.bodyTooLarge {
             let error = HTTPError.bodyTooLarge(method: pending.method, path: pending.path, limit: maximumBodySize)
             return queue(error.response, for: pending, on: connection)
@@ -103,8 +113,9 @@ final class RequestDispatcher: Sendable {
             if suspendsConnections {
                 // Free this worker for other connections; the answer is queued on the suspended
                 // connection (allowed from any thread) and the connection resumed to send it.
-                // The handler starts right here, on this worker, and moves to the handler threads
+                // The handler starts right here, on this worker, and moves to the handler executor
                 // only when it first waits (for the database): one thread hop fewer per request.
+                pending.isDeferred = true
                 MHD_suspend_connection(connection)
                 Task.immediate(executorPreference: executor) {
                     let response = await handler(request)

@@ -1,0 +1,70 @@
+import Foundation
+import HTTP
+import Log
+import Testing
+import TestSupport
+
+/// Asynchronous routes in both thread models: suspended connections (epoll workers) and waiting
+/// connection threads.
+@Suite struct AsyncRouteTests {
+    private static func server(_ model: Server.Configuration.ThreadModel) throws -> Server {
+        var router = Router()
+        router.add("GET", "/slow/{label}", async: { request in
+            try? await Task.sleep(for: .milliseconds(300))
+            return .json { json in
+                json.beginObject()
+                json.field("label", request.pathParameter("label") ?? "")
+                json.endObject()
+            }
+        })
+        router.add("GET", "/now", async: { _ in .json { $0.beginObject(); $0.endObject() } })
+        router.add("GET", "/immediate", { _ in .json { $0.beginObject(); $0.endObject() } })
+        let server = Server(configuration: .init(host: "127.0.0.1", port: 0, threadModel: model),
+                            router: router, logger: Logger(label: "test", level: .error, sink: LogSink.memory()))
+        try server.start()
+        return server
+    }
+
+    @Test(arguments: [Server.Configuration.ThreadModel.threadPool(size: 1), .threadPerConnection])
+    func answersEveryAsynchronousRequestOnItsOwnConnection(model: Server.Configuration.ThreadModel) async throws {
+        let server = try Self.server(model)
+        defer { server.shutdown(gracePeriod: .seconds(2)) }
+        let client = TestClient(baseURL: "http://127.0.0.1:\(server.port)")
+        let labels = try await withThrowingTaskGroup(of: String?.self) { group in
+            for index in 0..<20 {
+                group.addTask { try await client.get("/slow/\(index)").json["label"] as? String }
+            }
+            return try await group.reduce(into: Set<String>()) { if let label = $1 { $0.insert(label) } }
+        }
+        #expect(labels == Set((0..<20).map(String.init)))
+        #expect(try await client.get("/now").status == 200)
+    }
+
+    @Test func aWaitingHandlerDoesNotHoldUpTheWorkersOtherConnections() async throws {
+        let server = try Self.server(.threadPool(size: 1))
+        defer { server.shutdown(gracePeriod: .seconds(2)) }
+        let client = TestClient(baseURL: "http://127.0.0.1:\(server.port)")
+        let slow = Task { try await client.get("/slow/a") }
+        let inFlight = await eventually { server.requestsInFlight > 0 }
+        #expect(inFlight)
+        // One worker only, and it is not blocked: other requests are answered meanwhile.
+        let quick = try await onDedicatedThreads { () -> (Int, Duration) in
+            let started = ContinuousClock.now
+            let status = try await client.get("/immediate").status
+            return (status, ContinuousClock.now - started)
+        }
+        #expect(quick.0 == 200)
+        #expect(quick.1 < .milliseconds(250))
+        #expect(try await slow.value.json["label"] as? String == "a")
+    }
+
+    @Test func shutdownWaitsForSuspendedRequests() async throws {
+        let server = try Self.server(.threadPool(size: 1))
+        let client = TestClient(baseURL: "http://127.0.0.1:\(server.port)")
+        let slow = Task { try await client.get("/slow/last") }
+        let inFlight = await eventually { server.requestsInFlight > 0 }
+        #expect(inFlight)
+        try await blocking { server.shutdown(gracePeriod: .seconds(5)) }
+        #expect(try await slow.value.status == 200)
+    }
+}
