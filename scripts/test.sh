@@ -7,11 +7,18 @@ export PATH="$PATH:/opt/swift/usr/bin"
 scripts/install-deps.sh
 
 cluster=$(mktemp -d /tmp/registryd-test-XXXXXX)
+scratch=$(mktemp -d /tmp/registryd-scratch-XXXXXX)
+chmod 755 "$scratch"
 cleanup() {
+    # Clusters that tests start themselves live under $scratch: stop any a crash left running.
+    for leftover in "$scratch"/*/; do
+        [ -f "$leftover/data/PG_VERSION" ] && scripts/pg-cluster.sh stop "$leftover" || true
+    done
     scripts/pg-cluster.sh stop "$cluster" || true
-    rm -rf "$cluster"
+    rm -rf "$cluster" "$scratch"
 }
 trap cleanup EXIT
+export REGISTRYD_TEST_SCRATCH="$scratch"
 export REGISTRYD_TEST_DATABASE_URL=$(scripts/pg-cluster.sh start "$cluster" --throwaway)
 
 echo "== swift build" >&2

@@ -44,27 +44,31 @@ import TestSupport
         let server = try Self.server(.threadPool(size: 1))
         defer { server.shutdown(gracePeriod: .seconds(2)) }
         let client = TestClient(baseURL: "http://127.0.0.1:\(server.port)")
-        let slow = Task { try await client.get("/slow/a") }
-        let inFlight = await eventually { server.requestsInFlight > 0 }
-        #expect(inFlight)
-        // One worker only, and it is not blocked: other requests are answered meanwhile.
-        let quick = try await onDedicatedThreads { () -> (Int, Duration) in
+        try await onDedicatedThreads {
+            let slow = Task(executorPreference: dedicatedExecutor) { try await client.get("/slow/a") }
+            let inFlight = await eventually { server.requestsInFlight > 0 }
+            #expect(inFlight)
+            // One worker only, and it is not blocked: other requests are answered meanwhile.
             let started = ContinuousClock.now
-            let status = try await client.get("/immediate").status
-            return (status, ContinuousClock.now - started)
+            let quick = try await client.get("/immediate")
+            let elapsed = ContinuousClock.now - started
+            #expect(quick.status == 200)
+            #expect(elapsed < .milliseconds(250))
+            let label = try await slow.value.json["label"] as? String
+            #expect(label == "a")
         }
-        #expect(quick.0 == 200)
-        #expect(quick.1 < .milliseconds(250))
-        #expect(try await slow.value.json["label"] as? String == "a")
     }
 
     @Test func shutdownWaitsForSuspendedRequests() async throws {
         let server = try Self.server(.threadPool(size: 1))
         let client = TestClient(baseURL: "http://127.0.0.1:\(server.port)")
-        let slow = Task { try await client.get("/slow/last") }
-        let inFlight = await eventually { server.requestsInFlight > 0 }
-        #expect(inFlight)
-        try await blocking { server.shutdown(gracePeriod: .seconds(5)) }
-        #expect(try await slow.value.status == 200)
+        try await onDedicatedThreads {
+            let slow = Task(executorPreference: dedicatedExecutor) { try await client.get("/slow/last") }
+            let inFlight = await eventually { server.requestsInFlight > 0 }
+            #expect(inFlight)
+            try await blocking { server.shutdown(gracePeriod: .seconds(5)) }
+            let status = try await slow.value.status
+            #expect(status == 200)
+        }
     }
 }

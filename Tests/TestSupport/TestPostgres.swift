@@ -83,8 +83,13 @@ public final class PrivateCluster: Sendable {
     public let directory: String
     public let adminURL: String
 
+    /// Creates the cluster under `REGISTRYD_TEST_SCRATCH` when set (`make test` removes that
+    /// directory, stopping any cluster left in it, even when the test process crashes), else
+    /// under the temporary directory.
     public init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("registryd-private-\(UUID().uuidString.prefix(8))").path
+        let scratch = ProcessInfo.processInfo.environment["REGISTRYD_TEST_SCRATCH"].map { URL(fileURLWithPath: $0) }
+            ?? FileManager.default.temporaryDirectory
+        directory = scratch.appendingPathComponent("registryd-private-\(UUID().uuidString.prefix(8))").path
         adminURL = try TestPostgres.runScript(["start", directory]).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 

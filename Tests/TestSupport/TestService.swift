@@ -98,8 +98,9 @@ public func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) as
     }
 }
 
-/// Threads of the tests' own, outside Swift's cooperative pool.
-private let dedicatedExecutor = HandlerExecutor(threads: 2)
+/// Threads of the tests' own, outside Swift's cooperative pool (which the other tests' blocking
+/// set-up can keep busy for seconds): `Task(executorPreference: dedicatedExecutor)`.
+public let dedicatedExecutor = HandlerExecutor(threads: 4)
 
 /// Runs `body` on threads of its own: for tests that time how fast something answers, so that
 /// the measure is not how long the other tests kept the two cooperative threads busy.
