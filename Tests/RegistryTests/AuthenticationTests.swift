@@ -41,7 +41,9 @@ import TestSupport
         let client = TestClient(baseURL: service.baseURL, token: key.secretKey)
         #expect(try await client.get(path).status == 200)
         #expect(try APIKeyRepository(pool: service.database.pool).revoke(accessKey: key.key.accessKey) != nil)
-        let denied = try await eventually(timeout: .seconds(2)) { try await client.get(path).status == 401 }
+        let denied = try await onDedicatedThreads {
+            try await eventually(timeout: .seconds(2)) { try await client.get(path).status == 401 }
+        }
         #expect(denied)
         expectDenied(try await client.get(path), reason: "not_found")
     }
