@@ -57,6 +57,7 @@ final class PipelineConnection {
         guard PQpipelineSync(handle) == 1 else { return failAll(batch, reason: "sending a batch") }
 
         var retry: [PipelineJob] = []
+        var failedPrepare: (sql: String, error: PostgresError)?
         for (index, item) in items.enumerated() {
             guard let outcome = readOutcome() else {
                 let unanswered = items[index...].compactMap { item -> PipelineJob? in
@@ -66,11 +67,20 @@ final class PipelineConnection {
             }
             switch item {
             case .prepare(let sql):
-                if case .success = outcome {} else { prepared.removeValue(forKey: sql) }
+                switch outcome {
+                case .success: break
+                case .failure(let error):
+                    prepared.removeValue(forKey: sql)
+                    failedPrepare = (sql, error)
+                case .aborted:
+                    prepared.removeValue(forKey: sql)
+                }
             case .statement(let job):
                 switch outcome {
                 case .success(let result): job.succeed(result)
                 case .failure(let error): job.fail(error)
+                case .aborted where failedPrepare?.sql == job.sql:
+                    job.fail(failedPrepare!.error)  // its own statement did not prepare: say why
                 case .aborted:
                     job.abortCount += 1
                     if job.abortCount < 3 { retry.append(job) } else {

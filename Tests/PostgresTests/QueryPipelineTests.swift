@@ -73,6 +73,21 @@ import TestSupport
         }
     }
 
+    @Test func aStatementThatCannotBePreparedFailsWithItsOwnError() async throws {
+        let pipeline = pipeline(connections: 1)
+        defer { pipeline.close() }
+        async let good = pipeline.query("SELECT 41::bigint + 1")
+        async let bad = pipeline.query("SELECT no_such_column FROM pg_class")
+        #expect(try await good[0].int64(0) == 42)
+        do {
+            _ = try await bad
+            Issue.record("a statement with an unknown column succeeded")
+        } catch let error as PostgresError {
+            #expect(error.sqlState == "42703")
+        }
+        #expect(try await pipeline.query("SELECT 7::bigint")[0].int64(0) == 7)
+    }
+
     @Test func unreachableDatabaseFailsFastAsUnavailable() async throws {
         let pipeline = pipeline(url: "postgresql://nobody@/nothing?host=/nonexistent-socket-dir")
         defer { pipeline.close() }
