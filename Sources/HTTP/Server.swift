@@ -36,7 +36,7 @@ public final class Server: @unchecked Sendable {
     }
 
     deinit {
-        if let daemon { MHD_stop_daemon(daemon) }
+        if let daemon, requestsInFlight == 0 { MHD_stop_daemon(daemon) }
         dispatcher.executor.stop()
     }
 
@@ -96,20 +96,26 @@ public final class Server: @unchecked Sendable {
         daemon = started
     }
 
-    /// Stops accepting connections, waits up to `gracePeriod` for requests in flight, then stops.
+    /// Stops accepting connections, waits up to `gracePeriod` for requests in flight, then stops;
+    /// returns whether every request finished.
     ///
     /// Responses sent while draining carry `Connection: close`, so keep-alive clients move on.
-    public func shutdown(gracePeriod: Duration = .seconds(10)) {
-        guard let daemon else { return }
+    /// When requests are still in flight at the deadline the daemon is left running (libmicrohttpd
+    /// must not be stopped while a connection is suspended): the caller should exit the process.
+    @discardableResult
+    public func shutdown(gracePeriod: Duration = .seconds(10)) -> Bool {
+        guard let daemon else { return true }
         dispatcher.isDraining.store(true, ordering: .relaxed)
         let listener = MHD_quiesce_daemon(daemon)
         let deadline = ContinuousClock.now.advanced(by: gracePeriod)
         while requestsInFlight > 0 && ContinuousClock.now < deadline {
             usleep(5_000)
         }
+        if requestsInFlight > 0 { return false }
         MHD_stop_daemon(daemon)
         if listener >= 0 { close(listener) }
         dispatcher.executor.stop()
         self.daemon = nil
+        return true
     }
 }

@@ -66,7 +66,11 @@ enum ServeCommand {
 
         let received = signals.wait()
         logger.info("stopping", ["signal": .string(received), "grace_s": .int(configuration.shutdownGraceSeconds)])
-        server.shutdown(gracePeriod: .seconds(configuration.shutdownGraceSeconds))
+        if !server.shutdown(gracePeriod: .seconds(configuration.shutdownGraceSeconds)) {
+            logger.warning("requests still in flight after the grace period are dropped",
+                           ["in_flight": .int(server.requestsInFlight)])
+            exit(0)  // without stopping libmicrohttpd, which must not stop with suspended connections
+        }
         application.purger.stop()
         logger.info("stopped")
         return 0

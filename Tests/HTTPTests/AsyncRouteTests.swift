@@ -66,7 +66,8 @@ import TestSupport
             let slow = Task(executorPreference: dedicatedExecutor) { try await client.get("/slow/last") }
             let inFlight = await eventually { server.requestsInFlight > 0 }
             #expect(inFlight)
-            try await blocking { server.shutdown(gracePeriod: .seconds(5)) }
+            let drained = try await blocking { server.shutdown(gracePeriod: .seconds(5)) }
+            #expect(drained)
             let status = try await slow.value.status
             #expect(status == 200)
         }

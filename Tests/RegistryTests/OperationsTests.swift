@@ -25,7 +25,8 @@ import TestSupport
         let ready = try await TestClient(baseURL: service.baseURL).get("/readyz")
         #expect(ready.status == 503)
         #expect(ready.json["status"] as? String == "unavailable")
-        #expect(((ready.json["checks"] as? [String: String])?["schema"] ?? "").hasPrefix("not current"))
+        let schema = (ready.json["checks"] as? [String: String])?["schema"] ?? ""
+        #expect(schema.hasPrefix("not current"))
     }
 
     @Test func metricsAreValidPrometheusTextAndCountRequests() async throws {
