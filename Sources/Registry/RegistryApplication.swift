@@ -3,10 +3,12 @@ import HTTP
 import Log
 import Postgres
 
-/// Everything the service runs on top of a connection pool: the routes and the purger.
+/// The running service on top of a connection pool: the read pipeline, the routes, the HTTP
+/// server and the executor its handlers run on, the metrics and the purger, wired together.
 ///
 /// `registryd serve` and the tests build the service through this one type, so what is tested is
-/// what runs.
+/// what runs: in particular the pipeline's threads run the handlers they resume (see
+/// `HandlerExecutor`), a wiring that only matters for speed and would be easy to lose in a copy.
 public final class RegistryApplication: Sendable {
     /// registryd's version, for `--version` and `registryd_build_info`.
     public static let version = "0.1.0"
@@ -36,14 +38,30 @@ public final class RegistryApplication: Sendable {
 
     /// Every route the service answers.
     public let router: Router
-    /// The second phase of deletes; `start()` it once the server is up.
+    /// The second phase of deletes; started and stopped with the application.
     public let purger: NamespacePurger
-    /// Request, latency, pool and error metrics; pass `metrics.record` to the server.
+    /// Request, latency, pool and error metrics.
     public let metrics: ServiceMetrics
+    /// The connections that batch the reads.
+    public let pipeline: QueryPipeline
+    /// The HTTP server; listening once `start` returns.
+    public let server: Server
 
-    /// Builds the application; `migrator` (the migrations this build expects) feeds `/readyz`.
-    /// Reads go through `pipeline` and writes through `pool` (see `DatabaseAccess`).
-    public init(pool: ConnectionPool, pipeline: QueryPipeline, settings: Settings, migrator: Migrator?, logger: Logger) {
+    /// Builds the application; nothing listens until `start`.
+    ///
+    /// Reads go through a `QueryPipeline` configured by `pipeline`, writes through `pool` (see
+    /// `DatabaseAccess`); `migrator` (the migrations this build expects) feeds `/readyz`.
+    public init(
+        pool: ConnectionPool, pipeline pipelineConfiguration: QueryPipeline.Configuration,
+        server serverConfiguration: Server.Configuration, settings: Settings, migrator: Migrator?, logger: Logger
+    ) {
+        // Handlers resumed by the database run on the pipeline's threads right after each batch.
+        let executor = HandlerExecutor(threads: serverConfiguration.handlerThreads)
+        let pipeline = QueryPipeline(
+            configuration: pipelineConfiguration, logger: logger,
+            threadStarted: { HandlerExecutor.registerCurrentThreadAsHelper() },
+            afterBatch: { executor.runQueuedJobs() })
+        self.pipeline = pipeline
         let database = DatabaseAccess(pool: pool, pipeline: pipeline)
         let metrics = ServiceMetrics(pool: pool, pipeline: pipeline)
         self.metrics = metrics
@@ -61,5 +79,25 @@ public final class RegistryApplication: Sendable {
         OperationsRoutes(pool: pool, migrator: migrator, metrics: metrics, logger: logger).register(on: &router)
         self.router = router
         purger = NamespacePurger(repository: namespaces, interval: settings.purgeInterval, logger: logger)
+        server = Server(configuration: serverConfiguration, router: router, logger: logger, executor: executor,
+                        onCompletion: { metrics.record($0) })
+        metrics.observe(server)
+    }
+
+    /// Starts listening, then the purger.
+    public func start() throws(ServerError) {
+        try server.start()
+        purger.start()
+    }
+
+    /// Stops listening and lets requests in flight finish for up to `gracePeriod`, then stops the
+    /// purger and the pipeline; returns false, having stopped nothing more, when requests were
+    /// still in flight (the caller should then exit, see `Server.shutdown`).
+    @discardableResult
+    public func stop(gracePeriod: Duration) -> Bool {
+        guard server.shutdown(gracePeriod: gracePeriod) else { return false }
+        purger.stop()
+        pipeline.close()
+        return true
     }
 }

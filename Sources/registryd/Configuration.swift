@@ -1,5 +1,6 @@
 import HTTP
 import Log
+import Postgres
 
 /// Everything registryd reads from its environment, validated once at start-up.
 struct Configuration: Sendable {
@@ -90,6 +91,22 @@ struct Configuration: Sendable {
             authCacheMilliseconds: try reader.integer("AUTH_CACHE_TTL_MS", in: 0...3_600_000),
             purgeIntervalMilliseconds: try reader.integer("PURGE_INTERVAL_MS", in: 10...60_000),
             shutdownGraceSeconds: try reader.integer("SHUTDOWN_GRACE_S", in: 0...3600))
+    }
+}
+
+extension Configuration {
+    /// How long a request waits for the database to take its statement.
+    var poolTimeout: Duration { .milliseconds(poolTimeoutMilliseconds) }
+
+    /// The statement timeout, nil when disabled (0).
+    var statementTimeout: Duration? {
+        statementTimeoutMilliseconds > 0 ? .milliseconds(statementTimeoutMilliseconds) : nil
+    }
+
+    /// The read pipeline's settings.
+    var pipeline: QueryPipeline.Configuration {
+        .init(connectionString: databaseURL, connections: readConnections, queueTimeout: poolTimeout,
+              connectTimeoutSeconds: connectTimeoutSeconds, statementTimeout: statementTimeout)
     }
 }
 

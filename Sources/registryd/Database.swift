@@ -1,5 +1,4 @@
 import Foundation
-import HTTP
 import Log
 import Postgres
 
@@ -10,28 +9,10 @@ enum Database {
             configuration: .init(
                 connectionString: configuration.databaseURL,
                 size: configuration.poolSize,
-                acquireTimeout: .milliseconds(configuration.poolTimeoutMilliseconds),
+                acquireTimeout: configuration.poolTimeout,
                 connectTimeoutSeconds: configuration.connectTimeoutSeconds,
-                statementTimeout: configuration.statementTimeoutMilliseconds > 0
-                    ? .milliseconds(configuration.statementTimeoutMilliseconds) : nil),
+                statementTimeout: configuration.statementTimeout),
             logger: logger)
-    }
-
-    /// The pipeline that batches the service's reads (see `QueryPipeline`).
-    static func pipeline(
-        _ configuration: Configuration, logger: Logger, afterBatch: @escaping @Sendable () -> Void
-    ) -> QueryPipeline {
-        QueryPipeline(
-            configuration: .init(
-                connectionString: configuration.databaseURL,
-                connections: configuration.readConnections,
-                queueTimeout: .milliseconds(configuration.poolTimeoutMilliseconds),
-                connectTimeoutSeconds: configuration.connectTimeoutSeconds,
-                statementTimeout: configuration.statementTimeoutMilliseconds > 0
-                    ? .milliseconds(configuration.statementTimeoutMilliseconds) : nil),
-            logger: logger,
-            threadStarted: { HandlerExecutor.registerCurrentThreadAsHelper() },
-            afterBatch: afterBatch)
     }
 
     /// Waits until the database answers, retrying with a growing delay for at most `timeout`.

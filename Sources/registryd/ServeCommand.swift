@@ -24,13 +24,15 @@ enum ServeCommand {
             return 1
         }
 
-        // Handlers resumed by the database run on the pipeline's threads right after each batch.
-        let executor = HandlerExecutor(threads: ProcessInfo.processInfo.activeProcessorCount)
-        let pipeline = Database.pipeline(configuration, logger: logger, afterBatch: { executor.runQueuedJobs() })
-        defer { pipeline.close() }
         let application = RegistryApplication(
             pool: pool,
-            pipeline: pipeline,
+            pipeline: configuration.pipeline,
+            server: .init(
+                host: configuration.listenAddress,
+                port: configuration.port,
+                connectionLimit: configuration.connectionLimit,
+                connectionTimeoutSeconds: configuration.connectionTimeoutSeconds,
+                threadModel: configuration.threadModel),
             settings: .init(
                 regions: configuration.regions,
                 endpointTemplate: configuration.endpointTemplate,
@@ -39,39 +41,24 @@ enum ServeCommand {
                 purgeInterval: .milliseconds(configuration.purgeIntervalMilliseconds)),
             migrator: migrator,
             logger: logger)
-        let metrics = application.metrics
-        let server = Server(
-            configuration: .init(
-                host: configuration.listenAddress,
-                port: configuration.port,
-                connectionLimit: configuration.connectionLimit,
-                connectionTimeoutSeconds: configuration.connectionTimeoutSeconds,
-                threadModel: configuration.threadModel),
-            router: application.router,
-            logger: logger,
-            executor: executor,
-            onCompletion: { metrics.record($0) })
         do {
-            try server.start()
+            try application.start()
         } catch {
             logger.error("start-up failed", ["error": .string(error.description)])
             return 1
         }
-        metrics.observe(server)
-        application.purger.start()
         logger.info("listening", [
-            "address": .string(configuration.listenAddress), "port": .int(Int(server.port)),
+            "address": .string(configuration.listenAddress), "port": .int(Int(application.server.port)),
             "regions": .string(configuration.regions.joined(separator: ",")), "libmicrohttpd": .string(Server.libraryVersion),
         ])
 
         let received = signals.wait()
         logger.info("stopping", ["signal": .string(received), "grace_s": .int(configuration.shutdownGraceSeconds)])
-        if !server.shutdown(gracePeriod: .seconds(configuration.shutdownGraceSeconds)) {
+        if !application.stop(gracePeriod: .seconds(configuration.shutdownGraceSeconds)) {
             logger.warning("requests still in flight after the grace period are dropped",
-                           ["in_flight": .int(server.requestsInFlight)])
+                           ["in_flight": .int(application.server.requestsInFlight)])
             exit(0)  // without stopping libmicrohttpd, which must not stop with suspended connections
         }
-        application.purger.stop()
         logger.info("stopped")
         return 0
     }

@@ -7,14 +7,17 @@ import Registry
 /// The registry API served in-process over a real socket, on a fresh database.
 public final class TestService: Sendable {
     public let database: TestDatabase
-    public let server: Server
-    public let router: Router
-    public let pipeline: QueryPipeline
-    public let purger: NamespacePurger
+    public let application: RegistryApplication
     public let logs: LogSink
     public let baseURL: String
 
-    /// Starts a service; `quota` and the other settings default to the production defaults.
+    public var server: Server { application.server }
+    public var router: Router { application.router }
+    public var purger: NamespacePurger { application.purger }
+
+    /// Starts a service with the production defaults (epoll workers, connections suspended while
+    /// the database answers, reads through the pipeline), a purger every 50 ms, and otherwise the
+    /// settings given.
     public init(
         regions: [String] = ["fr-par", "nl-ams", "pl-waw"],
         quota: Int = 100_000,
@@ -30,36 +33,21 @@ public final class TestService: Sendable {
             admin: cluster?.adminURL ?? TestPostgres.adminURL)
         logs = LogSink.memory()
         let logger = Logger(label: "test", level: .info, sink: logs)
-        let executor = HandlerExecutor(threads: 2)
-        pipeline = QueryPipeline(
-            configuration: .init(connectionString: database.url, connections: 2, queueTimeout: poolTimeout,
-                                 statementTimeout: statementTimeout),
-            logger: logger, threadStarted: { HandlerExecutor.registerCurrentThreadAsHelper() },
-            afterBatch: { executor.runQueuedJobs() })
-        let application = RegistryApplication(
+        application = RegistryApplication(
             pool: database.pool,
-            pipeline: pipeline,
+            pipeline: .init(connectionString: database.url, connections: 2, queueTimeout: poolTimeout,
+                            statementTimeout: statementTimeout),
+            server: .init(host: "127.0.0.1", port: 0, threadModel: threadModel, handlerThreads: 2),
             settings: .init(regions: regions, namespaceQuota: quota, authCacheLifetime: authCacheLifetime,
                             purgeInterval: .milliseconds(50)),
             migrator: Migrator(migrations: try Migration.load(from: TestPostgres.migrationsDirectory), logger: logger),
             logger: logger)
-        router = application.router
-        let metrics = application.metrics
-        // The production default: epoll workers, connections suspended while the database answers.
-        server = Server(configuration: .init(host: "127.0.0.1", port: 0, threadModel: threadModel),
-                        router: application.router, logger: logger, executor: executor,
-                        onCompletion: { metrics.record($0) })
-        try server.start()
-        metrics.observe(server)
-        purger = application.purger
-        purger.start()
-        baseURL = "http://127.0.0.1:\(server.port)"
+        try application.start()
+        baseURL = "http://127.0.0.1:\(application.server.port)"
     }
 
     deinit {
-        server.shutdown(gracePeriod: .seconds(1))
-        purger.stop()
-        pipeline.close()
+        application.stop(gracePeriod: .seconds(1))
         database.pool.close()
     }
 
