@@ -10,9 +10,9 @@ public struct Request: Sendable {
     /// The request headers in the order they were sent; look them up with `header(_:)`.
     public let headers: [(name: String, value: String)]
     /// The body; empty for `GET`, `HEAD` and `DELETE`, whose bodies are read and ignored.
-    public let body: [UInt8]
+    public internal(set) var body: [UInt8]
     /// The request's id: the caller's `X-Request-Id` when sane, else a new UUID.
-    public let id: String
+    public internal(set) var id: String
     /// Values of the `{name}` segments of the route that matched, filled in by the `Router`.
     public internal(set) var pathParameters: [String: String] = [:]
 

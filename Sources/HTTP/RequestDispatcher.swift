@@ -2,9 +2,6 @@ import CMicroHTTPD
 import Dispatch
 import Log
 import Synchronization
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// What the libmicrohttpd callbacks share: the router, the logger and the request counters.
 ///
@@ -49,10 +46,8 @@ final class RequestDispatcher: Sendable {
                 method: method.map { String(cString: $0) } ?? "",
                 path: url.map { String(cString: $0) } ?? "")
             state.pointee = Unmanaged.passRetained(pending).toOpaque()
-            if let early = pending.earlyResponse {
-                return dispatcher.queue(early, for: pending, on: connection)
-            }
-            return .YES
+            // A declared body over the limit is refused before it is read.
+            return pending.bodyTooLarge ? dispatcher.finish(pending, on: connection) : .YES
         }
         let pending = Unmanaged<PendingRequest>.fromOpaque(existing).takeUnretainedValue()
         if uploadSize.pointee > 0 {
@@ -78,14 +73,11 @@ final class RequestDispatcher: Sendable {
 
     private func begin(connection: OpaquePointer, method: String, path: String) -> PendingRequest {
         inFlight.add(1, ordering: .relaxed)
-        let headers = Self.values(of: .HEADER_KIND, on: connection).map { (name: $0.0, value: $0.1 ?? "") }
-        let query = Self.values(of: .GET_ARGUMENT_KIND, on: connection).map { QueryItem(name: $0.0, value: $0.1) }
-        let pending = PendingRequest(method: method, path: path, headers: headers, query: query, maximumBodySize: maximumBodySize)
-        if pending.keepsBody,
-           let length = pending.header("Content-Length").flatMap({ Int($0) }), length > maximumBodySize {
-            pending.earlyResponse = HTTPError.bodyTooLarge(method: method, path: path, limit: maximumBodySize).response
-        }
-        return pending
+        let headers = Self.values(of: .HEADER_KIND, on: connection).map { (name: $0.name, value: $0.value ?? "") }
+        let query = Self.values(of: .GET_ARGUMENT_KIND, on: connection).map { QueryItem(name: $0.name, value: $0.value) }
+        var head = Request(method: method, path: path, query: query, headers: headers, id: "")
+        head.id = RequestID.accept(head.header("X-Request-Id"))
+        return PendingRequest(head: head, maximumBodySize: maximumBodySize)
     }
 
     private func finish(_ pending: PendingRequest, on connection: OpaquePointer) -> MHD_Result {
@@ -100,7 +92,7 @@ final class RequestDispatcher: Sendable {
             return queue(failure, for: pending, on: connection)
         }
         if pending.bodyTooLarge {
-            let error = HTTPError.bodyTooLarge(method: pending.method, path: pending.path, limit: maximumBodySize)
+            let error = HTTPError.bodyTooLarge(method: pending.request.method, path: pending.request.path, limit: maximumBodySize)
             return queue(error.response, for: pending, on: connection)
         }
         switch router.resolve(pending.request) {
@@ -150,7 +142,7 @@ final class RequestDispatcher: Sendable {
         guard let created else { return .NO }
         defer { MHD_destroy_response(created) }
         MHD_add_response_header(created, "Content-Type", response.contentType)
-        MHD_add_response_header(created, "X-Request-Id", pending.id)
+        MHD_add_response_header(created, "X-Request-Id", pending.request.id)
         for header in response.headers {
             MHD_add_response_header(created, header.name, header.value)
         }
@@ -163,19 +155,18 @@ final class RequestDispatcher: Sendable {
     }
 
     private func record(_ pending: PendingRequest, status: Int) {
-        let duration = ContinuousClock.now - pending.startedAt
+        let request = pending.request
         let completion = Server.Completion(
-            method: pending.method, route: pending.route, status: status, duration: duration, requestID: pending.id)
+            method: request.method, route: pending.route, status: status,
+            duration: ContinuousClock.now - pending.startedAt, requestID: request.id)
         if logger.isEnabled(.info) {
-            let (seconds, attoseconds) = duration.components
-            let milliseconds = Double(seconds) * 1000 + Double(attoseconds) / 1e15
             logger.info("request", [
-                "method": .string(pending.method),
-                "path": .string(pending.path),
+                "method": .string(request.method),
+                "path": .string(request.path),
                 "route": .string(pending.route ?? "unmatched"),
                 "status": .int(status),
-                "duration_ms": .double((milliseconds * 1000).rounded() / 1000),
-                "request_id": .string(pending.id),
+                "duration_ms": .double((completion.seconds * 1_000_000).rounded() / 1000),
+                "request_id": .string(request.id),
             ])
         }
         onCompletion?(completion)
@@ -183,14 +174,13 @@ final class RequestDispatcher: Sendable {
 
     // MARK: - Private
 
-    private static func values(of kind: MHD_ValueKind, on connection: OpaquePointer) -> [(String, String?)] {
-        var items: [(String, String?)] = []
+    /// The name-value pairs of one kind (headers, query arguments), invalid UTF-8 repaired.
+    private static func values(of kind: MHD_ValueKind, on connection: OpaquePointer) -> [(name: String, value: String?)] {
+        var items: [(name: String, value: String?)] = []
         withUnsafeMutablePointer(to: &items) { pointer in
             _ = MHD_get_connection_values(connection, kind, { context, _, key, value in
-                let items = context!.assumingMemoryBound(to: [(String, String?)].self)
-                let name = key.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: strlen($0)), as: UTF8.self) } ?? ""
-                let text = value.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: strlen($0)), as: UTF8.self) }
-                items.pointee.append((name, text))
+                let items = context!.assumingMemoryBound(to: [(name: String, value: String?)].self)
+                items.pointee.append((key.map { String(cString: $0) } ?? "", value.map { String(cString: $0) }))
                 return .YES
             }, pointer)
         }

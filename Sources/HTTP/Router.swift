@@ -15,14 +15,12 @@ public struct Router: Sendable {
         case deferred(AsyncHandler)
     }
 
-    /// One registered route.
+    /// One registered route, as the OpenAPI test and the logs name it.
     public struct Route: Sendable {
         /// The method it answers.
         public let method: String
         /// The pattern, as registered (logs and metrics name routes by it).
         public let pattern: String
-        fileprivate let segments: [Segment]
-        fileprivate let action: Action
     }
 
     /// What a request resolves to.
@@ -38,15 +36,20 @@ public struct Router: Sendable {
         case parameter(String)
     }
 
-    /// What `route(_:)` found: the response and the pattern that produced it.
-    public struct Outcome: Sendable {
-        public let response: Response
-        /// The matched pattern, or `nil` for a 404 / 405.
-        public let pattern: String?
+    /// One pattern and what each method does on it: a path is matched once per pattern, and the
+    /// methods of the pattern that matched give the `Allow` of a 405.
+    fileprivate struct Pattern: Sendable {
+        let text: String
+        let segments: [Segment]
+        var actions: [(method: String, action: Action)]
     }
 
-    /// Every route, in registration order.
-    public private(set) var routes: [Route] = []
+    private var patterns: [Pattern] = []
+
+    /// Every route: patterns in registration order, each with its methods in registration order.
+    public var routes: [Route] {
+        patterns.flatMap { pattern in pattern.actions.map { Route(method: $0.method, pattern: pattern.text) } }
+    }
 
     /// Creates a router with no routes.
     public init() {}
@@ -68,43 +71,36 @@ public struct Router: Sendable {
             }
             return .literal(String(segment))
         }
-        precondition(!routes.contains { $0.method == method && $0.segments == segments },
-                     "route \(method) \(pattern) registered twice")
-        routes.append(Route(method: method, pattern: pattern, segments: segments, action: action))
+        guard let index = patterns.firstIndex(where: { $0.segments == segments }) else {
+            patterns.append(Pattern(text: pattern, segments: segments, actions: [(method, action)]))
+            return
+        }
+        precondition(!patterns[index].actions.contains { $0.method == method }, "route \(method) \(pattern) registered twice")
+        patterns[index].actions.append((method, action))
     }
 
     /// Finds the route for `request`: its answer if it is immediate, its handler if it must be awaited.
     public func resolve(_ request: Request) -> Resolution {
         let pathSegments = Self.split(request.path)
-        var allowed: [String] = []
-        for route in routes {
-            guard let parameters = Self.match(route.segments, pathSegments) else { continue }
-            if route.method == request.method {
-                var routed = request
-                routed.pathParameters = parameters
-                switch route.action {
-                case .immediate(let handler): return .respond(handler(routed), pattern: route.pattern)
-                case .deferred(let handler): return .await(pattern: route.pattern, request: routed, handler: handler)
-                }
+        var allowed: Set<String> = []
+        for pattern in patterns {
+            guard let parameters = Self.match(pattern.segments, pathSegments) else { continue }
+            guard let action = pattern.actions.first(where: { $0.method == request.method })?.action else {
+                allowed.formUnion(pattern.actions.map(\.method))
+                continue
             }
-            allowed.append(route.method)
+            var routed = request
+            routed.pathParameters = parameters
+            switch action {
+            case .immediate(let handler): return .respond(handler(routed), pattern: pattern.text)
+            case .deferred(let handler): return .await(pattern: pattern.text, request: routed, handler: handler)
+            }
         }
         if allowed.isEmpty {
             return .respond(HTTPError.routeNotFound(method: request.method, path: request.path).response, pattern: nil)
         }
-        let methods = Array(Set(allowed)).sorted()
-        let error = HTTPError.methodNotAllowed(method: request.method, path: request.path, allowed: methods)
+        let error = HTTPError.methodNotAllowed(method: request.method, path: request.path, allowed: allowed.sorted())
         return .respond(error.response, pattern: nil)
-    }
-
-    /// Finds the route for `request` and runs it to its answer, or answers 404 / 405.
-    public func route(_ request: Request) async -> Outcome {
-        switch resolve(request) {
-        case .respond(let response, let pattern):
-            return Outcome(response: response, pattern: pattern)
-        case .await(let pattern, let routed, let handler):
-            return Outcome(response: await handler(routed), pattern: pattern)
-        }
     }
 
     // MARK: - Private

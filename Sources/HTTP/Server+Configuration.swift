@@ -60,5 +60,11 @@ extension Server {
         public let status: Int
         public let duration: Duration
         public let requestID: String
+
+        /// `duration` in seconds.
+        public var seconds: Double {
+            let (seconds, attoseconds) = duration.components
+            return Double(seconds) + Double(attoseconds) / 1e18
+        }
     }
 }
