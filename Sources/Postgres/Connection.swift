@@ -19,7 +19,11 @@ public final class Connection {
     ///
     /// `application_name` and `connect_timeout` default to `registryd` and 5 seconds unless the
     /// string sets them; `client_encoding` is always UTF8, since every text is read as UTF-8.
-    public init(connectionString: String, connectTimeoutSeconds: Int = 5) throws(PostgresError) {
+    /// A `statementTimeout` is set on the session: PostgreSQL then cancels any statement, lock
+    /// waits included, that runs longer (SQLSTATE 57014).
+    public init(
+        connectionString: String, connectTimeoutSeconds: Int = 5, statementTimeout: Duration? = nil
+    ) throws(PostgresError) {
         let keywords = ["application_name", "connect_timeout", "dbname", "client_encoding"]
         let values = ["registryd", String(connectTimeoutSeconds), connectionString, "UTF8"]
         let connection = Self.withCStringArray(keywords) { keywordPointers in
@@ -36,6 +40,9 @@ public final class Connection {
         // Server notices ("relation already exists, skipping") would go to stderr unstructured.
         PQsetNoticeProcessor(connection, { _, _ in }, nil)
         handle = connection
+        if let statementTimeout {
+            try execute("SET statement_timeout = \(Int((statementTimeout.timeInterval * 1000).rounded()))")
+        }
     }
 
     deinit {

@@ -147,18 +147,13 @@ public final class ConnectionPool: @unchecked Sendable {
             case .closed:
                 throw PostgresError.poolClosed
             case .idle(let connection):
-                if connection.looksAlive { return connection }
-                // The server went away (restart, failover): every idle connection is suspect.
-                let count = discardIdle(with: connection)
-                logger.warning("database connections closed by the server; reconnecting", ["discarded": .int(count)])
+                if let alive = alive(connection) { return alive }
             case .openNew:
                 return try connect()
             case .wait(let waiter):
                 switch try grant(for: waiter, until: deadline) {
                 case .connection(let connection):
-                    if connection.looksAlive { return connection }
-                    let count = discardIdle(with: connection)
-                    logger.warning("database connections closed by the server; reconnecting", ["discarded": .int(count)])
+                    if let alive = alive(connection) { return alive }
                 case .openNew:
                     return try connect()
                 case .closed:
@@ -185,6 +180,15 @@ public final class ConnectionPool: @unchecked Sendable {
         return waiter.grant!
     }
 
+    /// `connection` if the server has not closed it; else nil, having dropped it and every idle
+    /// one (a restart or a failover closes them all at once).
+    private func alive(_ connection: Connection) -> Connection? {
+        if connection.looksAlive { return connection }
+        let count = discardIdle(with: connection)
+        logger.warning("database connections closed by the server; reconnecting", ["discarded": .int(count)])
+        return nil
+    }
+
     /// Drops `connection` (lent to this caller) and every idle one; returns how many were closed.
     private func discardIdle(with connection: Connection) -> Int {
         var dropped: [Connection] = locked {
@@ -203,14 +207,10 @@ public final class ConnectionPool: @unchecked Sendable {
 
     private func connect() throws -> Connection {
         do throws(PostgresError) {
-            let connection = try Connection(
+            return try Connection(
                 connectionString: configuration.connectionString,
-                connectTimeoutSeconds: configuration.connectTimeoutSeconds)
-            if let timeout = configuration.statementTimeout {
-                let (seconds, attoseconds) = timeout.components
-                try connection.execute("SET statement_timeout = \(seconds * 1000 + attoseconds / 1_000_000_000_000_000)")
-            }
-            return connection
+                connectTimeoutSeconds: configuration.connectTimeoutSeconds,
+                statementTimeout: configuration.statementTimeout)
         } catch {
             locked {
                 open -= 1
@@ -239,25 +239,18 @@ public final class ConnectionPool: @unchecked Sendable {
     }
 
     private func release(_ connection: Connection) {
-        let reusable = connection.isReusable
-        let broken = !connection.isOpen
-        if !reusable {
-            let discarded: [Connection] = locked {
+        if !connection.isOpen {
+            let count = discardIdle(with: connection)
+            logger.warning("database connection lost; discarding idle connections", ["discarded": .int(count)])
+            return
+        }
+        if !connection.isReusable {
+            locked {
                 inUse -= 1
                 open -= 1
-                guard broken else { return [] }
-                let dropped = idle
-                open -= dropped.count
-                idle.removeAll()
-                return dropped
             }
-            _ = discarded
             wakeWaitersForFreedSlots()
-            if broken {
-                logger.warning("database connection lost; discarding idle connections", ["discarded": .int(discarded.count + 1)])
-            } else {
-                logger.warning("database connection returned inside a transaction; discarded")
-            }
+            logger.warning("database connection returned inside a transaction; discarded")
             return
         }
         let handedTo: PoolWaiter? = locked {
@@ -287,7 +280,7 @@ public final class ConnectionPool: @unchecked Sendable {
 
 extension Duration {
     /// The duration in seconds, as Foundation's `TimeInterval`.
-    var timeInterval: TimeInterval {
+    public var timeInterval: TimeInterval {
         let (seconds, attoseconds) = components
         return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
     }

@@ -10,16 +10,12 @@ import Glibc
 /// its deadline even when every worker is stuck (on a lock, on a dead server).
 ///
 /// `@unchecked Sendable`: all state is guarded by `mutex`.
-final class JobQueue<Job>: @unchecked Sendable {
-    private struct Entry {
-        let deadline: ContinuousClock.Instant
-        let job: Job
-    }
+final class JobQueue<Job: DeadlineBound>: @unchecked Sendable {
 
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private let expire: (Job) -> Void
-    private var entries: [Entry] = []
+    private var entries: [Job] = []
     private var head = 0
     private var isClosed = false
     private var reaperRunning = true
@@ -46,10 +42,10 @@ final class JobQueue<Job>: @unchecked Sendable {
     var count: Int { locked { entries.count - head } }
 
     /// Queues `job`; after `close`, expires it at once instead.
-    func append(_ job: Job, deadline: ContinuousClock.Instant) {
+    func append(_ job: Job) {
         let accepted: Bool = locked {
             guard !isClosed else { return false }
-            entries.append(Entry(deadline: deadline, job: job))
+            entries.append(job)
             pthread_cond_signal(condition)
             return true
         }
@@ -57,22 +53,22 @@ final class JobQueue<Job>: @unchecked Sendable {
     }
 
     /// Puts `jobs` back at the head, keeping their deadlines.
-    func prepend(_ jobs: [(job: Job, deadline: ContinuousClock.Instant)]) {
+    func prepend(_ jobs: [Job]) {
         locked {
-            entries.replaceSubrange(head..<head, with: jobs.map { Entry(deadline: $0.deadline, job: $0.job) })
+            entries.replaceSubrange(head..<head, with: jobs)
             pthread_cond_broadcast(condition)
         }
     }
 
-    /// Waits for work and takes up to `maximum` jobs with their deadlines; nil once closed and empty.
-    func take(maximum: Int) -> [(job: Job, deadline: ContinuousClock.Instant)]? {
+    /// Waits for work and takes up to `maximum` jobs; nil once closed and empty.
+    func take(maximum: Int) -> [Job]? {
         locked {
             while head == entries.count {
                 if isClosed { return nil }
                 pthread_cond_wait(condition, mutex)
             }
             let end = min(entries.count, head + maximum)
-            let taken = entries[head..<end].map { (job: $0.job, deadline: $0.deadline) }
+            let taken = Array(entries[head..<end])
             head = end
             compact()
             return taken
@@ -97,7 +93,7 @@ final class JobQueue<Job>: @unchecked Sendable {
                 let now = ContinuousClock.now
                 var overdue: [Job] = []
                 while head < entries.count, entries[head].deadline < now {
-                    overdue.append(entries[head].job)
+                    overdue.append(entries[head])
                     head += 1
                 }
                 compact()
@@ -128,4 +124,10 @@ final class JobQueue<Job>: @unchecked Sendable {
         defer { pthread_mutex_unlock(mutex) }
         return try body()
     }
+}
+
+/// Work that waits in a `JobQueue` until a deadline.
+protocol DeadlineBound {
+    /// When the caller stops waiting for the work to start.
+    var deadline: ContinuousClock.Instant { get }
 }

@@ -12,11 +12,8 @@ final class PipelineConnection {
 
     init(configuration: QueryPipeline.Configuration) throws(PostgresError) {
         connection = try Connection(
-            connectionString: configuration.connectionString, connectTimeoutSeconds: configuration.connectTimeoutSeconds)
-        if let timeout = configuration.statementTimeout {
-            let (seconds, attoseconds) = timeout.components
-            try connection.execute("SET statement_timeout = \(seconds * 1000 + attoseconds / 1_000_000_000_000_000)")
-        }
+            connectionString: configuration.connectionString, connectTimeoutSeconds: configuration.connectTimeoutSeconds,
+            statementTimeout: configuration.statementTimeout)
         guard PQenterPipelineMode(connection.handle) == 1 else {
             throw .connectionFailed("cannot enter pipeline mode: \(Connection.trimmed(PQerrorMessage(connection.handle)))")
         }

@@ -1,9 +1,7 @@
 import CLibPQ
 import Foundation
 import Log
-#if canImport(Glibc)
-import Glibc
-#endif
+import Synchronization
 
 /// Single statements from many requests, sent to PostgreSQL in batches over a few connections in
 /// libpq's pipeline mode.
@@ -22,8 +20,8 @@ import Glibc
 /// `poolTimeout`, answered 503; see `JobQueue`); when the database is unreachable each batch
 /// fails fast with `connectionFailed`, and the next batch connects again.
 ///
-/// `@unchecked Sendable`: the counters are guarded by `mutex`, the queue guards itself, and each
-/// connection is used by its own thread only.
+/// `@unchecked Sendable`: the counters are atomic, the queue guards itself, and each connection is
+/// used by its own thread only.
 public final class QueryPipeline: @unchecked Sendable {
     /// How the pipeline connects and batches.
     public struct Configuration: Sendable {
@@ -64,10 +62,11 @@ public final class QueryPipeline: @unchecked Sendable {
     private let threadStarted: (@Sendable () -> Void)?
     private let afterBatch: (@Sendable () -> Void)?
     private let queue: JobQueue<PipelineJob>
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private var threads: ThreadGroup?
-    private var statementCount = 0
-    private var batchCount = 0
+    private let statementCount = Atomic<Int>(0)
+    private let batchCount = Atomic<Int>(0)
+    /// What a statement gets that waited too long in the queue.
+    private let waitedTooLong: PostgresError
 
     /// Creates the pipeline and starts its threads; connections open on first use.
     ///
@@ -82,17 +81,10 @@ public final class QueryPipeline: @unchecked Sendable {
         self.logger = logger
         self.threadStarted = threadStarted
         self.afterBatch = afterBatch
-        let timeout = configuration.queueTimeout
-        queue = JobQueue(name: "db-pipeline") { job in
-            job.fail(.poolTimeout("a statement waited longer than \(timeout) for the database"))
-        }
-        pthread_mutex_init(mutex, nil)
+        let waitedTooLong = PostgresError.poolTimeout("a statement waited longer than \(configuration.queueTimeout) for the database")
+        self.waitedTooLong = waitedTooLong
+        queue = JobQueue(name: "db-pipeline") { $0.fail(waitedTooLong) }
         threads = ThreadGroup(count: configuration.connections, name: "db-pipeline") { [self] in run() }
-    }
-
-    deinit {
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
     }
 
     // MARK: - Queries
@@ -100,18 +92,16 @@ public final class QueryPipeline: @unchecked Sendable {
     /// Runs one statement with `parameters` and returns its rows (binary format, see `Row`).
     public func query(_ sql: String, _ parameters: [(any PostgresParameter)?] = []) async throws -> QueryResult {
         let encoded = try EncodedParameters(parameters)
+        let deadline = ContinuousClock.now.advanced(by: configuration.queueTimeout)
         return try await withCheckedThrowingContinuation { continuation in
-            queue.append(PipelineJob(sql: sql, parameters: encoded, continuation: continuation),
-                         deadline: ContinuousClock.now.advanced(by: configuration.queueTimeout))
+            queue.append(PipelineJob(sql: sql, parameters: encoded, deadline: deadline, continuation: continuation))
         }
     }
 
     /// The pipeline's occupancy right now.
     public var statistics: Statistics {
-        let queued = queue.count
-        return locked {
-            Statistics(connections: configuration.connections, queued: queued, statements: statementCount, batches: batchCount)
-        }
+        Statistics(connections: configuration.connections, queued: queue.count,
+                   statements: statementCount.load(ordering: .relaxed), batches: batchCount.load(ordering: .relaxed))
     }
 
     /// Sends what is queued, then stops the threads; later queries fail with `poolTimeout`.
@@ -130,14 +120,8 @@ public final class QueryPipeline: @unchecked Sendable {
             defer { afterBatch?() }
             let now = ContinuousClock.now
             var batch: [PipelineJob] = []
-            var deadlines: [ObjectIdentifier: ContinuousClock.Instant] = [:]
-            for (job, deadline) in taken {
-                if deadline < now {
-                    job.fail(.poolTimeout("a statement waited longer than \(configuration.queueTimeout) for the database"))
-                } else {
-                    batch.append(job)
-                    deadlines[ObjectIdentifier(job)] = deadline
-                }
+            for job in taken {
+                if job.deadline < now { job.fail(waitedTooLong) } else { batch.append(job) }
             }
             if batch.isEmpty { continue }
             if connection == nil || !connection!.isUsable {
@@ -151,35 +135,29 @@ public final class QueryPipeline: @unchecked Sendable {
                 }
             }
             let retry = connection!.execute(batch)
-            if !retry.isEmpty {
-                queue.prepend(retry.map { (job: $0, deadline: deadlines[ObjectIdentifier($0)] ?? now) })
-            }
-            locked {
-                statementCount += batch.count - retry.count
-                batchCount += 1
-            }
+            if !retry.isEmpty { queue.prepend(retry) }
+            statementCount.add(batch.count - retry.count, ordering: .relaxed)
+            batchCount.add(1, ordering: .relaxed)
         }
         connection = nil
-    }
-
-    private func locked<T>(_ body: () throws -> T) rethrows -> T {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return try body()
     }
 }
 
 /// One queued statement and the caller waiting for it.
-final class PipelineJob: @unchecked Sendable {
+final class PipelineJob: DeadlineBound, @unchecked Sendable {
     let sql: String
     let parameters: EncodedParameters
+    /// When the caller stops waiting for the statement to be sent.
+    let deadline: ContinuousClock.Instant
     private let continuation: CheckedContinuation<QueryResult, any Error>
     /// How many times another statement's failure aborted this one.
     var abortCount = 0
 
-    init(sql: String, parameters: EncodedParameters, continuation: CheckedContinuation<QueryResult, any Error>) {
+    init(sql: String, parameters: EncodedParameters, deadline: ContinuousClock.Instant,
+         continuation: CheckedContinuation<QueryResult, any Error>) {
         self.sql = sql
         self.parameters = parameters
+        self.deadline = deadline
         self.continuation = continuation
     }
 

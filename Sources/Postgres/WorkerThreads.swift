@@ -4,7 +4,8 @@ import Foundation
 /// HTTP never block on the database. Work still queued at its deadline is not run: its caller
 /// gets the `expired` error instead (see `JobQueue`).
 final class WorkerThreads: Sendable {
-    private struct Work {
+    private struct Work: DeadlineBound {
+        let deadline: ContinuousClock.Instant
         let run: () -> Void
         let expire: () -> Void
     }
@@ -17,8 +18,8 @@ final class WorkerThreads: Sendable {
         self.queue = queue
         threads = ThreadGroup(count: count, name: name) {
             while let taken = queue.take(maximum: 1) {
-                for (work, deadline) in taken {
-                    if deadline < ContinuousClock.now { work.expire() } else { work.run() }
+                for work in taken {
+                    if work.deadline < ContinuousClock.now { work.expire() } else { work.run() }
                 }
             }
         }
@@ -30,10 +31,10 @@ final class WorkerThreads: Sendable {
         _ body: @escaping @Sendable () throws -> T
     ) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
-            queue.append(
-                Work(run: { continuation.resume(with: Result { try body() }) },
-                     expire: { continuation.resume(throwing: expired()) }),
-                deadline: deadline)
+            queue.append(Work(
+                deadline: deadline,
+                run: { continuation.resume(with: Result { try body() }) },
+                expire: { continuation.resume(throwing: expired()) }))
         }
     }
 

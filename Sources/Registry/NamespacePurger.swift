@@ -53,7 +53,7 @@ public final class NamespacePurger: @unchecked Sendable {
     }
 
     private func run() {
-        let seconds = Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18
+        let seconds = interval.timeInterval
         var failing = false  // log an outage once, and its end, not every tick
         condition.lock()
         while !isStopping {

@@ -28,9 +28,9 @@ enum Database {
                 return
             } catch let error as PostgresError where error.isUnavailable && ContinuousClock.now.advanced(by: delay) < deadline {
                 logger.warning("waiting for the database", [
-                    "error": .string(error.detail), "retry_in_ms": .int(Int(delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000)),
+                    "error": .string(error.detail), "retry_in_ms": .int(Int(delay.timeInterval * 1000)),
                 ])
-                Thread.sleep(forTimeInterval: Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)
+                Thread.sleep(forTimeInterval: delay.timeInterval)
                 delay = min(delay * 2, .seconds(2))
             }
         }
