@@ -52,9 +52,10 @@ public enum APIKeyFormat {
         UUID(canonical: text) != nil
     }
 
-    /// The digest stored for a secret: SHA-256 of its lowercase text, hex.
+    /// The digest stored for a secret: SHA-256 of its lowercase text, hex. (Lower-cased byte by
+    /// byte as it is hashed: a secret is ASCII, and this runs on every request.)
     public static func digest(ofSecret secret: String) -> String {
-        SHA256.hexDigest(secret.lowercased().utf8)
+        SHA256.hexDigest(secret.utf8.lazy.map { $0 >= 65 && $0 <= 90 ? $0 + 32 : $0 })
     }
 
     /// Compares two strings in time that depends only on their length, not on where they differ.

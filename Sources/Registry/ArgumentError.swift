@@ -23,4 +23,9 @@ public struct ArgumentError: Sendable, Equatable {
         self.reason = reason
         self.help = help
     }
+
+    /// `name` is not a UUID in its canonical form.
+    static func notAUUID(_ name: String) -> ArgumentError {
+        ArgumentError(name, .format, "must be a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)")
+    }
 }

@@ -31,8 +31,7 @@ public final class Authenticator: Sendable {
     /// The caller that `token` authenticates; throws `APIError.deniedAuthentication` when it does not,
     /// or a `PostgresError` when the database cannot be asked.
     public func authenticate(token: String?) async throws -> Caller {
-        guard let token, !token.isEmpty else { throw APIError.deniedAuthentication(reason: "invalid_argument") }
-        guard APIKeyFormat.isSecretKey(token) else { throw APIError.deniedAuthentication(reason: "invalid_argument") }
+        guard let token, APIKeyFormat.isSecretKey(token) else { throw APIError.deniedAuthentication(reason: "invalid_argument") }
         let digest = APIKeyFormat.digest(ofSecret: token)
         let now = ContinuousClock.now
         let wallClock = Self.wallClockMicros()

@@ -30,34 +30,30 @@ struct BodyArguments {
 
     /// A string field, or nil when absent or null.
     mutating func string(_ name: String) -> String? {
-        switch object[name] {
-        case nil, .null?: return nil
-        case .string(let value)?: return value
-        case let other?:
-            problems.append(ArgumentError(name, .format, "must be a string, not a \(other.typeName)"))
-            return nil
-        }
+        field(name, expected: "a string") { if case .string(let value) = $0 { value } else { nil } }
     }
 
     /// A boolean field, or nil when absent or null.
     mutating func bool(_ name: String) -> Bool? {
-        switch object[name] {
-        case nil, .null?: return nil
-        case .bool(let value)?: return value
-        case let other?:
-            problems.append(ArgumentError(name, .format, "must be a boolean (true or false), not a \(other.typeName)"))
-            return nil
-        }
+        field(name, expected: "a boolean (true or false)") { if case .bool(let value) = $0 { value } else { nil } }
     }
 
     /// A UUID given as a string, or nil when absent, null or empty.
     mutating func uuid(_ name: String) -> UUID? {
         guard let text = string(name), !text.isEmpty else { return nil }
         guard let value = UUID(canonical: text) else {
-            problems.append(ArgumentError(name, .format, "must be a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"))
+            problems.append(.notAUUID(name))
             return nil
         }
         return value
+    }
+
+    /// The field's value as `extract` reads it; a value of another JSON type is a `format` problem.
+    private mutating func field<T>(_ name: String, expected: String, _ extract: (JSONValue) -> T?) -> T? {
+        guard let value = object[name], value != .null else { return nil }
+        if let typed = extract(value) { return typed }
+        problems.append(ArgumentError(name, .format, "must be \(expected), not a \(value.typeName)"))
+        return nil
     }
 
     /// Records a problem found by the caller's own checks.

@@ -127,8 +127,7 @@ public struct NamespaceAPI: Sendable {
         let region = try settings.validRegion(request.pathParameter("region"))
         let text = request.pathParameter("namespace_id") ?? ""
         guard let id = UUID(canonical: text) else {
-            throw APIError.invalidArgument(
-                "namespace_id", .format, "must be a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)")
+            throw APIError.invalidArguments([.notAUUID("namespace_id")])
         }
         return (region, id)
     }

@@ -47,7 +47,7 @@ struct QueryArguments {
     mutating func uuid(_ name: String) -> UUID? {
         guard let text = string(name) else { return nil }
         guard let value = UUID(canonical: text) else {
-            problems.append(ArgumentError(name, .format, "must be a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)"))
+            problems.append(.notAUUID(name))
             return nil
         }
         return value

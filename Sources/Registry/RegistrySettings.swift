@@ -1,3 +1,5 @@
+import Foundation
+
 /// What the registry API needs to know about its deployment.
 public struct RegistrySettings: Sendable {
     /// The regions this service answers for; any other region in a path is a 400.
@@ -26,11 +28,5 @@ public struct RegistrySettings: Sendable {
             throw .invalidArgument("region", .constraint, "must be one of: \(regions.joined(separator: ", "))")
         }
         return region
-    }
-}
-
-extension String {
-    fileprivate func replacingOccurrences(of target: String, with replacement: String) -> String {
-        split(separator: target, omittingEmptySubsequences: false).joined(separator: replacement)
     }
 }

@@ -25,7 +25,7 @@ struct EnvironmentReader {
     }
 
     func regions(_ name: String) throws(ConfigurationError) -> [String] {
-        let regions = try string(name).split(separator: ",").map { $0.trimmingCharacters() }.filter { !$0.isEmpty }
+        let regions = try string(name).split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         guard !regions.isEmpty else { throw ConfigurationError(variable: name, problem: "must name at least one region") }
         for region in regions where !region.utf8.allSatisfy({ ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 45 }) {
             throw ConfigurationError(variable: name, problem: "has \"\(region)\"; a region is lowercase letters, digits and hyphens (fr-par)")
@@ -44,11 +44,5 @@ struct EnvironmentReader {
             return .threadPool(size: size)
         }
         throw ConfigurationError(variable: name, problem: "must be pool, pool:N with N from 1 to 1024, or per-connection, not \"\(text)\"")
-    }
-}
-
-extension Substring {
-    fileprivate func trimmingCharacters() -> String {
-        String(drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
     }
 }

@@ -64,6 +64,19 @@ import TestSupport
     }
 }
 
+extension OperationsTests {
+    @Test func methodsClientsMakeUpShareOneLabel() async throws {
+        let service = try TestService()
+        for method in ["FROB", "XYZZY", "GETX"] {
+            let answer = try await service.raw("\(method) /no/such/route HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            #expect(RawHTTPConnection.statusCode(of: answer) == 404)
+        }
+        let samples = try PrometheusText.parse(try await TestClient(baseURL: service.baseURL).get("/metrics").text)
+        #expect(samples.value("registryd_http_requests_total", ["route": "unmatched", "method": "other", "status": "404"]) == 3)
+        #expect(samples.all("registryd_http_requests_total", ["method": "FROB"]).isEmpty)
+    }
+}
+
 /// A strict reader of the Prometheus text format, enough to check what `/metrics` writes.
 struct PrometheusText {
     struct Sample {

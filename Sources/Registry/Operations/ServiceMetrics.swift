@@ -7,38 +7,49 @@ import Glibc
 
 /// What `/metrics` reports, in the Prometheus text exposition format (version 0.0.4).
 ///
-/// Requests are counted by route pattern (never by raw path, which would explode the label set),
-/// method and status; latency is a histogram by route and method. Pool and server gauges are
-/// read at scrape time.
+/// Requests are counted by route pattern (never by raw path) and method (`other` for a method
+/// outside the standard ones), the two labels a client could otherwise grow without bound, and by
+/// status; latency is a histogram by route and method. Pool and server gauges are read at scrape time.
 public final class ServiceMetrics: Sendable {
     /// Upper bounds of the latency buckets, in seconds.
     static let latencyBuckets: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 
-    private struct RequestKey: Hashable {
-        let route: String
-        let method: String
-        let status: Int
-    }
-
-    private struct LatencyKey: Hashable {
+    /// One route and method: its answers by status, and its latency histogram.
+    private struct SeriesKey: Hashable {
         let route: String
         let method: String
     }
 
-    private struct Latency {
+    private struct Series {
+        var statuses: [Int: UInt64] = [:]
         var buckets = [UInt64](repeating: 0, count: ServiceMetrics.latencyBuckets.count)
         var count: UInt64 = 0
         var sum: Double = 0
+
+        mutating func add(status: Int, seconds: Double) {
+            statuses[status, default: 0] += 1
+            if let bucket = ServiceMetrics.latencyBuckets.firstIndex(where: { seconds <= $0 }) { buckets[bucket] += 1 }
+            count += 1
+            sum += seconds
+        }
+
+        mutating func add(_ other: Series) {
+            statuses.merge(other.statuses, uniquingKeysWith: +)
+            for index in buckets.indices { buckets[index] += other.buckets[index] }
+            count += other.count
+            sum += other.sum
+        }
     }
 
     private struct State {
-        var requests: [RequestKey: UInt64] = [:]
-        var latencies: [LatencyKey: Latency] = [:]
+        var series: [SeriesKey: Series] = [:]
         var databaseErrors: [String: UInt64] = [:]
     }
 
-    /// Requests are recorded into one of several stripes, chosen by thread, so that the request
-    /// threads rarely wait for each other; a scrape merges the stripes.
+    /// The methods a label may name; any other, which a client chooses freely, counts as `other`,
+    /// so that clients cannot grow the set of series without bound.
+    private static let knownMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
     private let stripes = (0..<16).map { _ in Locked(State()) }
     private let pool: ConnectionPool
     private let pipeline: QueryPipeline?
@@ -55,17 +66,10 @@ public final class ServiceMetrics: Sendable {
 
     /// Records one answered request (`Server`'s completion callback).
     public func record(_ completion: Server.Completion) {
-        let route = completion.route ?? "unmatched"
-        let (seconds, attoseconds) = completion.duration.components
-        let elapsed = Double(seconds) + Double(attoseconds) / 1e18
-        stripe().withLock { state in
-            state.requests[RequestKey(route: route, method: completion.method, status: completion.status), default: 0] += 1
-            var latency = state.latencies[LatencyKey(route: route, method: completion.method)] ?? Latency()
-            if let bucket = Self.latencyBuckets.firstIndex(where: { elapsed <= $0 }) { latency.buckets[bucket] += 1 }
-            latency.count += 1
-            latency.sum += elapsed
-            state.latencies[LatencyKey(route: route, method: completion.method)] = latency
-        }
+        let key = SeriesKey(route: completion.route ?? "unmatched",
+                            method: Self.knownMethods.contains(completion.method) ? completion.method : "other")
+        let seconds = completion.seconds
+        stripe().withLock { $0.series[key, default: Series()].add(status: completion.status, seconds: seconds) }
     }
 
     /// Records a database failure seen by a request: `unavailable` or `query`.
@@ -84,15 +88,8 @@ public final class ServiceMetrics: Sendable {
         var total = State()
         for stripe in stripes {
             stripe.withLock { state in
-                total.requests.merge(state.requests, uniquingKeysWith: +)
                 total.databaseErrors.merge(state.databaseErrors, uniquingKeysWith: +)
-                total.latencies.merge(state.latencies) { lhs, rhs in
-                    var sum = lhs
-                    sum.count += rhs.count
-                    sum.sum += rhs.sum
-                    for index in sum.buckets.indices { sum.buckets[index] += rhs.buckets[index] }
-                    return sum
-                }
+                for (key, series) in state.series { total.series[key, default: Series()].add(series) }
             }
         }
         return total
@@ -113,48 +110,51 @@ public final class ServiceMetrics: Sendable {
         func family(_ name: String, _ type: String, _ help: String) {
             text += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
         }
+        func sample(_ name: String, _ type: String, _ help: String, _ value: some CustomStringConvertible) {
+            family(name, type, help)
+            text += "\(name) \(value)\n"
+        }
 
+        let series = snapshot.series.sorted { ($0.key.route, $0.key.method) < ($1.key.route, $1.key.method) }
         family("registryd_http_requests_total", "counter", "HTTP requests answered, by route pattern, method and status.")
-        for (key, count) in snapshot.requests.sorted(by: { ($0.key.route, $0.key.method, $0.key.status) < ($1.key.route, $1.key.method, $1.key.status) }) {
-            text += "registryd_http_requests_total{route=\"\(Self.escape(key.route))\",method=\"\(Self.escape(key.method))\",status=\"\(key.status)\"} \(count)\n"
+        for (key, series) in series {
+            for (status, count) in series.statuses.sorted(by: { $0.key < $1.key }) {
+                text += "registryd_http_requests_total{route=\"\(Self.escape(key.route))\",method=\"\(key.method)\",status=\"\(status)\"} \(count)\n"
+            }
         }
 
         family("registryd_http_request_duration_seconds", "histogram", "Time from the first byte of a request to its answer, by route pattern and method.")
-        for (key, latency) in snapshot.latencies.sorted(by: { ($0.key.route, $0.key.method) < ($1.key.route, $1.key.method) }) {
-            let labels = "route=\"\(Self.escape(key.route))\",method=\"\(Self.escape(key.method))\""
+        for (key, series) in series {
+            let labels = "route=\"\(Self.escape(key.route))\",method=\"\(key.method)\""
             var cumulative: UInt64 = 0
             for (index, bound) in Self.latencyBuckets.enumerated() {
-                cumulative += latency.buckets[index]
+                cumulative += series.buckets[index]
                 text += "registryd_http_request_duration_seconds_bucket{\(labels),le=\"\(bound)\"} \(cumulative)\n"
             }
-            text += "registryd_http_request_duration_seconds_bucket{\(labels),le=\"+Inf\"} \(latency.count)\n"
-            text += "registryd_http_request_duration_seconds_sum{\(labels)} \(latency.sum)\n"
-            text += "registryd_http_request_duration_seconds_count{\(labels)} \(latency.count)\n"
+            text += "registryd_http_request_duration_seconds_bucket{\(labels),le=\"+Inf\"} \(series.count)\n"
+            text += "registryd_http_request_duration_seconds_sum{\(labels)} \(series.sum)\n"
+            text += "registryd_http_request_duration_seconds_count{\(labels)} \(series.count)\n"
         }
 
         if let gauges = serverGauges.withLock({ $0 })?() {
-            family("registryd_http_connections_open", "gauge", "HTTP connections open.")
-            text += "registryd_http_connections_open \(gauges.connections)\n"
-            family("registryd_http_requests_in_flight", "gauge", "Requests received and not yet answered.")
-            text += "registryd_http_requests_in_flight \(gauges.inFlight)\n"
+            sample("registryd_http_connections_open", "gauge", "HTTP connections open.", gauges.connections)
+            sample("registryd_http_requests_in_flight", "gauge", "Requests received and not yet answered.", gauges.inFlight)
         }
 
         family("registryd_db_pool_connections", "gauge", "Database connections by state: the pool's capacity, those open, those lent out.")
         text += "registryd_db_pool_connections{state=\"capacity\"} \(pool.capacity)\n"
         text += "registryd_db_pool_connections{state=\"open\"} \(pool.open)\n"
         text += "registryd_db_pool_connections{state=\"in_use\"} \(pool.inUse)\n"
-        family("registryd_db_pool_waiting", "gauge", "Requests waiting for a database connection.")
-        text += "registryd_db_pool_waiting \(pool.waiting)\n"
+        sample("registryd_db_pool_waiting", "gauge", "Writes waiting for a database connection or thread.", pool.waiting)
 
         if let pipeline = pipeline?.statistics {
-            family("registryd_db_pipeline_connections", "gauge", "Connections that batch read statements in pipeline mode.")
-            text += "registryd_db_pipeline_connections \(pipeline.connections)\n"
-            family("registryd_db_pipeline_queued", "gauge", "Read statements waiting to be sent.")
-            text += "registryd_db_pipeline_queued \(pipeline.queued)\n"
-            family("registryd_db_pipeline_statements_total", "counter", "Read statements sent through the pipeline.")
-            text += "registryd_db_pipeline_statements_total \(pipeline.statements)\n"
-            family("registryd_db_pipeline_batches_total", "counter", "Batches sent; statements per batch is the ratio of the two.")
-            text += "registryd_db_pipeline_batches_total \(pipeline.batches)\n"
+            sample("registryd_db_pipeline_connections", "gauge", "Connections that batch read statements in pipeline mode.",
+                   pipeline.connections)
+            sample("registryd_db_pipeline_queued", "gauge", "Read statements waiting to be sent.", pipeline.queued)
+            sample("registryd_db_pipeline_statements_total", "counter", "Read statements sent through the pipeline.",
+                   pipeline.statements)
+            sample("registryd_db_pipeline_batches_total", "counter", "Batches sent; statements per batch is the ratio of the two.",
+                   pipeline.batches)
         }
 
         family("registryd_db_errors_total", "counter", "Database failures answered to clients: unavailable (503) or query (500).")
@@ -164,11 +164,10 @@ public final class ServiceMetrics: Sendable {
 
         family("registryd_build_info", "gauge", "Always 1; the labels say what is running.")
         text += "registryd_build_info{version=\"\(Self.escape(RegistryApplication.version))\",libmicrohttpd=\"\(Self.escape(Server.libraryVersion))\"} 1\n"
-        family("process_start_time_seconds", "gauge", "When the process started, in seconds since the Unix epoch.")
-        text += "process_start_time_seconds \(Int(startedAt.timeIntervalSince1970))\n"
+        sample("process_start_time_seconds", "gauge", "When the process started, in seconds since the Unix epoch.",
+               Int(startedAt.timeIntervalSince1970))
         if let resident = Self.residentMemoryBytes() {
-            family("process_resident_memory_bytes", "gauge", "Resident memory of the process.")
-            text += "process_resident_memory_bytes \(resident)\n"
+            sample("process_resident_memory_bytes", "gauge", "Resident memory of the process.", resident)
         }
         return text
     }
