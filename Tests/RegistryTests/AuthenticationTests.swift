@@ -33,6 +33,14 @@ import TestSupport
         expectDenied(try await TestClient(baseURL: service.baseURL, token: "not-a-secret").get(path), reason: "invalid_argument")
         expectDenied(try await TestClient(baseURL: service.baseURL, token: "").get(path), reason: "invalid_argument")
         expectDenied(try await TestClient(baseURL: service.baseURL, token: UUID().uuidString.lowercased()).get(path), reason: "not_found")
+        expectDenied(try await TestClient(baseURL: service.baseURL, token: String(repeating: "f", count: 10_000)).get(path),
+                     reason: "invalid_argument")
+    }
+
+    @Test func secretKeysCompareWithoutRegardToCase() async throws {
+        let service = try TestService()
+        let key = try service.createKey(organization: UUID())
+        #expect(try await TestClient(baseURL: service.baseURL, token: key.secretKey.uppercased()).get(path).status == 200)
     }
 
     @Test func revokedKeyIsDeniedOnceTheCacheLifetimeHasPassed() async throws {

@@ -82,6 +82,19 @@ import TestSupport
         #expect(try await client.get("\(path)/\(id)").json["description"] as? String == "after")
     }
 
+    @Test func patchWithNoFieldStillBumpsUpdatedAt() async throws {
+        let created = try await client.post(path, ["name": "patch-nothing"]).json
+        let id = try #require(created["id"] as? String)
+        let withEmptyObject = try await client.patch("\(path)/\(id)", [:])
+        #expect(withEmptyObject.status == 200)
+        #expect((withEmptyObject.json["updated_at"] as? String ?? "") > (created["updated_at"] as? String ?? ""))
+        let withNoBody = try await client.send("PATCH", "\(path)/\(id)")
+        #expect(withNoBody.status == 200)
+        #expect((withNoBody.json["updated_at"] as? String ?? "") > (withEmptyObject.json["updated_at"] as? String ?? ""))
+        #expect(withNoBody.json["description"] as? String == "")
+        #expect(withNoBody.json["is_public"] as? Bool == false)
+    }
+
     @Test func deleteIsTwoPhaseAndFreesTheName() async throws {
         let id = try #require(try await client.post(path, ["name": "delete-me"]).json["id"] as? String)
         let deleted = try await client.delete("\(path)/\(id)")

@@ -88,7 +88,7 @@ import TestSupport
 
     @Test(arguments: [
         "{", "{\"name\":", "{\"name\":\"abcd\",}", "[]", "\"abcd\"", "nul", "{\"name\":\"abcd\"} trailing",
-        "{\"name\":\"abcd\",\"name\":\"efgh\"}", "{'name':'abcd'}",
+        "{\"name\":\"abcd\",\"name\":\"efgh\"}", "{'name':'abcd'}", " ", "\n\t ",
     ])
     func malformedJSONIsRefused(body: String) async throws {
         expectInvalid(try await client.send("POST", path, body: Data(body.utf8)), "body", "format")
@@ -125,6 +125,7 @@ import TestSupport
     @Test func unknownRegionIsRefused() async throws {
         expectInvalid(try await client.get("/registry/v1/regions/us-east/namespaces"), "region", "constraint")
         expectInvalid(try await client.post("/registry/v1/regions/FR-PAR/namespaces", ["name": "abcd"]), "region", "constraint")
+        expectInvalid(try await client.get("/registry/v1/regions/\(String(repeating: "r", count: 4_000))/namespaces"), "region", "constraint")
     }
 
     @Test func malformedNamespaceIDIsAFormatError() async throws {

@@ -99,6 +99,12 @@ import TestSupport
         #expect(noMatch["total_count"] as? Int == 0)
         let empty = try await client.get("\(path)?name=&project_id=").json
         #expect(empty["total_count"] as? Int == 3)
+        let huge = try await client.get("\(path)?name=\(String(repeating: "n", count: 10_000))")
+        #expect(huge.status == 200)
+        #expect(huge.json["total_count"] as? Int == 0)
+        let notUTF8 = try await client.get("\(path)?name=in-project-a%FF")
+        #expect(notUTF8.status == 200)
+        #expect(notUTF8.json["total_count"] as? Int == 0)
     }
 
     @Test func pagingArgumentsAreChecked() async throws {

@@ -19,8 +19,11 @@ import TestSupport
         let missing = try await RegistrydProcess.run(["serve"], environment: [:])
         #expect(missing.status != 0)
         #expect(missing.output.contains("DATABASE_URL"))
-        for (variable, value) in [("PORT", "eighty"), ("DB_POOL_SIZE", "0"), ("LOG_LEVEL", "loud"), ("REGIONS", "fr par"),
-                                  ("HTTP_THREAD_MODEL", "pool:0")] {
+        for (variable, value) in [("PORT", "eighty"), ("PORT", "70000"), ("DB_POOL_SIZE", "0"), ("LOG_LEVEL", "loud"),
+                                  ("REGIONS", "fr par"), ("REGIONS", "fr-par,fr-par"), ("REGIONS", ","),
+                                  ("ENDPOINT_TEMPLATE", "https://rg.{region}.scw.cloud"), ("DB_READ_CONNECTIONS", "0"),
+                                  ("DB_STATEMENT_TIMEOUT_MS", "-1"), ("HTTP_THREAD_MODEL", "pool:0"),
+                                  ("HTTP_THREAD_MODEL", "threads")] {
             let result = try await RegistrydProcess.run(["serve"], environment: ["DATABASE_URL": "postgresql://x@/y", variable: value])
             #expect(result.status != 0)
             #expect(result.output.contains(variable), "\(result.output)")
@@ -112,6 +115,13 @@ import TestSupport
         #expect(revoked.status == 0)
         #expect(try await RegistrydProcess.run(["api-key", "list"], environment: environment).output.contains("revoked"))
         #expect(try await RegistrydProcess.run(["api-key", "create"], environment: environment).status == 64)
+        #expect(try await RegistrydProcess.run(["api-key", "revoke", "not-an-access-key"], environment: environment).status == 64)
+        let unknown = try await RegistrydProcess.run(["api-key", "revoke", "SCW" + String(repeating: "Z", count: 17)],
+                                                     environment: environment)
+        #expect(unknown.status == 1)
+        #expect(unknown.output.contains("no API key"))
+        #expect(try await RegistrydProcess.run(["api-key", "list", "--organization-id", "nope"], environment: environment).status == 64)
+        #expect(try await RegistrydProcess.run(["api-key", "list", "--colour", "blue"], environment: environment).status == 64)
         #expect(try await RegistrydProcess.run(["api-key", "create", "--organization-id", organization, "--expires-in", "soon"],
                                                 environment: environment).status == 64)
     }
