@@ -28,9 +28,10 @@ let package = Package(
         .target(name: "JSON", swiftSettings: strictPointers),
         .target(name: "Log", dependencies: ["JSON"], swiftSettings: strictPointers),
         .target(name: "Digest", swiftSettings: strictPointers),
-        .target(name: "Postgres", dependencies: ["CLibPQ", "Digest", "Log"], swiftSettings: strictPointers),
-        .target(name: "HTTP", dependencies: ["CMicroHTTPD", "CMicroHTTPDShim", "JSON", "Log"], swiftSettings: strictPointers),
-        .target(name: "Registry", dependencies: ["Postgres", "HTTP", "JSON", "Log"], swiftSettings: strictPointers),
+        .target(name: "Threads", swiftSettings: strictPointers),
+        .target(name: "Postgres", dependencies: ["CLibPQ", "Digest", "Log", "Threads"], swiftSettings: strictPointers),
+        .target(name: "HTTP", dependencies: ["CMicroHTTPD", "CMicroHTTPDShim", "JSON", "Log", "Threads"], swiftSettings: strictPointers),
+        .target(name: "Registry", dependencies: ["Postgres", "HTTP", "JSON", "Log", "Threads"], swiftSettings: strictPointers),
         .executableTarget(name: "registryd", dependencies: ["Registry", "Postgres", "HTTP", "Log"], swiftSettings: strictPointers),
 
         // MARK: - Tests

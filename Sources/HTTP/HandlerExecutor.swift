@@ -1,4 +1,5 @@
 import Foundation
+import Threads
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -11,32 +12,17 @@ import Glibc
 /// thread, which is what the database pipeline does after each batch, so that a resumed handler
 /// renders its answer right there instead of waking one of these threads.
 ///
-/// `@unchecked Sendable`: the queue is guarded by `mutex`.
+/// `@unchecked Sendable`: the queue is guarded by `lock`; `threads` is set once, in `init`.
 public final class HandlerExecutor: TaskExecutor, @unchecked Sendable {
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private let lock = ConditionLock()
     private var jobs: [UnownedJob] = []
     private var head = 0
     private var isStopping = false
-    private var running = 0
+    private var threads: ThreadGroup?
 
     /// Starts `threads` threads.
-    public init(threads: Int) {
-        pthread_mutex_init(mutex, nil)
-        pthread_cond_init(condition, nil)
-        running = max(1, threads)
-        for index in 0..<running {
-            let thread = Thread { [self] in work() }
-            thread.name = "handler-\(index)"
-            thread.start()
-        }
-    }
-
-    deinit {
-        pthread_cond_destroy(condition)
-        pthread_mutex_destroy(mutex)
-        condition.deallocate()
-        mutex.deallocate()
+    public init(threads count: Int) {
+        threads = ThreadGroup(count: max(1, count), name: "handler") { [self] in work() }
     }
 
     public func enqueue(_ job: consuming ExecutorJob) {
@@ -44,10 +30,10 @@ public final class HandlerExecutor: TaskExecutor, @unchecked Sendable {
         // A helper thread runs what it enqueues itself (see `registerCurrentThreadAsHelper`):
         // waking one of this executor's threads for it would only cost a context switch.
         let fromHelper = pthread_getspecific(Self.helperKey) != nil
-        pthread_mutex_lock(mutex)
-        jobs.append(unowned)
-        if !fromHelper { pthread_cond_signal(condition) }
-        pthread_mutex_unlock(mutex)
+        lock.withLock {
+            jobs.append(unowned)
+            if !fromHelper { lock.signal() }
+        }
     }
 
     /// Marks the calling thread as one that calls `runQueuedJobs` after whatever it does that
@@ -76,11 +62,11 @@ public final class HandlerExecutor: TaskExecutor, @unchecked Sendable {
 
     /// Runs what is queued, then stops the threads.
     public func stop() {
-        pthread_mutex_lock(mutex)
-        isStopping = true
-        pthread_cond_broadcast(condition)
-        while running > 0 { pthread_cond_wait(condition, mutex) }
-        pthread_mutex_unlock(mutex)
+        lock.withLock {
+            isStopping = true
+            lock.broadcast()
+        }
+        threads?.waitUntilFinished()
     }
 
     private func work() {
@@ -88,25 +74,21 @@ public final class HandlerExecutor: TaskExecutor, @unchecked Sendable {
         while let job = next(waiting: true) {
             job.runSynchronously(on: executor)
         }
-        pthread_mutex_lock(mutex)
-        running -= 1
-        pthread_cond_broadcast(condition)
-        pthread_mutex_unlock(mutex)
     }
 
     private func next(waiting: Bool) -> UnownedJob? {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        while head == jobs.count {
-            if isStopping || !waiting { return nil }
-            pthread_cond_wait(condition, mutex)
+        lock.withLock {
+            while head == jobs.count {
+                if isStopping || !waiting { return nil }
+                lock.wait()
+            }
+            let job = jobs[head]
+            head += 1
+            if head == jobs.count {
+                jobs.removeAll(keepingCapacity: true)
+                head = 0
+            }
+            return job
         }
-        let job = jobs[head]
-        head += 1
-        if head == jobs.count {
-            jobs.removeAll(keepingCapacity: true)
-            head = 0
-        }
-        return job
     }
 }

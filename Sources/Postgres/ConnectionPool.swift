@@ -1,5 +1,6 @@
 import Foundation
 import Log
+import Threads
 
 /// A fixed-size pool of `Connection`s shared by the request threads.
 ///
@@ -15,13 +16,14 @@ import Log
 /// since a server restart breaks them all at once; they are replaced on demand, so the first
 /// requests after a database restart succeed rather than fail on dead connections.
 ///
-/// `@unchecked Sendable`: every mutable field is guarded by `mutex`, and a `Connection` is
+/// `@unchecked Sendable`: every mutable field is guarded by `lock`, and a `Connection` is
 /// handed to exactly one caller at a time.
 public final class ConnectionPool: @unchecked Sendable {
     /// The settings the pool was created with.
     public let configuration: Configuration
     private let logger: Logger
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    /// Adaptive: it spins briefly before sleeping, as the critical sections are a few dozen instructions.
+    private let lock = ConditionLock(adaptive: true)
     private var idle: [Connection] = []
     private var waiters: [PoolWaiter] = []
     private var open = 0
@@ -34,17 +36,6 @@ public final class ConnectionPool: @unchecked Sendable {
     public init(configuration: Configuration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
-        var attributes = pthread_mutexattr_t()
-        pthread_mutexattr_init(&attributes)
-        // Spin briefly before sleeping: the critical sections are a few dozen instructions.
-        pthread_mutexattr_settype(&attributes, Int32(PTHREAD_MUTEX_ADAPTIVE_NP))
-        pthread_mutex_init(mutex, &attributes)
-        pthread_mutexattr_destroy(&attributes)
-    }
-
-    deinit {
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
     }
 
     // MARK: - Lending
@@ -63,7 +54,7 @@ public final class ConnectionPool: @unchecked Sendable {
         let deadline = ContinuousClock.now.advanced(by: configuration.acquireTimeout)
         let timeout = configuration.acquireTimeout
         let size = configuration.size
-        let workers: WorkerThreads = locked {
+        let workers: WorkerThreads = lock.withLock {
             if let workerThreads { return workerThreads }
             let started = WorkerThreads(count: configuration.size, name: "db-pool")
             workerThreads = started
@@ -90,7 +81,7 @@ public final class ConnectionPool: @unchecked Sendable {
 
     /// The pool's occupancy right now.
     public var statistics: Statistics {
-        let (statistics, workers) = locked {
+        let (statistics, workers) = lock.withLock {
             (Statistics(capacity: configuration.size, open: open, inUse: inUse, waiting: waiters.count), workerThreads)
         }
         var total = statistics
@@ -101,7 +92,7 @@ public final class ConnectionPool: @unchecked Sendable {
     /// Closes idle connections and refuses new loans; waiters are woken with `poolClosed`, and
     /// connections lent out are closed when returned.
     public func close() {
-        let (closing, woken, workers): ([Connection], [PoolWaiter], WorkerThreads?) = locked {
+        let (closing, woken, workers): ([Connection], [PoolWaiter], WorkerThreads?) = lock.withLock {
             isClosed = true
             let closing = idle
             let woken = waiters
@@ -128,7 +119,7 @@ public final class ConnectionPool: @unchecked Sendable {
     private func acquire() throws -> Connection {
         let deadline = Date(timeIntervalSinceNow: configuration.acquireTimeout.timeInterval)
         while true {
-            let loan: Loan = locked {
+            let loan: Loan = lock.withLock {
                 if isClosed { return .closed }
                 if let connection = idle.popLast() {
                     inUse += 1
@@ -166,7 +157,7 @@ public final class ConnectionPool: @unchecked Sendable {
     /// Waits for `waiter`'s grant, or gives up at `deadline` if none was granted by then.
     private func grant(for waiter: PoolWaiter, until deadline: Date) throws -> PoolWaiter.Grant {
         if !waiter.wait(until: deadline) {
-            let stillQueued: Bool = locked {
+            let stillQueued: Bool = lock.withLock {
                 guard let index = waiters.firstIndex(where: { $0 === waiter }) else { return false }
                 waiters.remove(at: index)
                 return true
@@ -191,7 +182,7 @@ public final class ConnectionPool: @unchecked Sendable {
 
     /// Drops `connection` (lent to this caller) and every idle one; returns how many were closed.
     private func discardIdle(with connection: Connection) -> Int {
-        var dropped: [Connection] = locked {
+        var dropped: [Connection] = lock.withLock {
             let dropped = idle
             idle.removeAll()
             open -= dropped.count + 1
@@ -212,7 +203,7 @@ public final class ConnectionPool: @unchecked Sendable {
                 connectTimeoutSeconds: configuration.connectTimeoutSeconds,
                 statementTimeout: configuration.statementTimeout)
         } catch {
-            locked {
+            lock.withLock {
                 open -= 1
                 inUse -= 1
             }
@@ -224,7 +215,7 @@ public final class ConnectionPool: @unchecked Sendable {
 
     /// Lets waiters open connections in the slots freed by discarded ones.
     private func wakeWaitersForFreedSlots() {
-        let woken: [PoolWaiter] = locked {
+        let woken: [PoolWaiter] = lock.withLock {
             var woken: [PoolWaiter] = []
             while open < configuration.size, !waiters.isEmpty {
                 let waiter = waiters.removeFirst()
@@ -245,7 +236,7 @@ public final class ConnectionPool: @unchecked Sendable {
             return
         }
         if !connection.isReusable {
-            locked {
+            lock.withLock {
                 inUse -= 1
                 open -= 1
             }
@@ -253,7 +244,7 @@ public final class ConnectionPool: @unchecked Sendable {
             logger.warning("database connection returned inside a transaction; discarded")
             return
         }
-        let handedTo: PoolWaiter? = locked {
+        let handedTo: PoolWaiter? = lock.withLock {
             if isClosed {
                 inUse -= 1
                 open -= 1
@@ -269,12 +260,6 @@ public final class ConnectionPool: @unchecked Sendable {
             return nil
         }
         handedTo?.post()
-    }
-
-    private func locked<T>(_ body: () throws -> T) rethrows -> T {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return try body()
     }
 }
 

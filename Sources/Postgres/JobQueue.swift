@@ -1,4 +1,5 @@
 import Foundation
+import Threads
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,11 +10,10 @@ import Glibc
 /// by a reaper thread that checks the head of the queue every 20 ms, so a caller waits at most
 /// its deadline even when every worker is stuck (on a lock, on a dead server).
 ///
-/// `@unchecked Sendable`: all state is guarded by `mutex`.
+/// `@unchecked Sendable`: all state is guarded by `lock`.
 final class JobQueue<Job: DeadlineBound>: @unchecked Sendable {
 
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private let lock = ConditionLock()
     private let expire: (Job) -> Void
     private var entries: [Job] = []
     private var head = 0
@@ -24,29 +24,20 @@ final class JobQueue<Job: DeadlineBound>: @unchecked Sendable {
     /// job that waited past its deadline and for each job offered after `close`.
     init(name: String, expire: @escaping (Job) -> Void) {
         self.expire = expire
-        pthread_mutex_init(mutex, nil)
-        pthread_cond_init(condition, nil)
         let reaper = Thread { [self] in reap() }
         reaper.name = "\(name)-reaper"
         reaper.start()
     }
 
-    deinit {
-        pthread_cond_destroy(condition)
-        pthread_mutex_destroy(mutex)
-        condition.deallocate()
-        mutex.deallocate()
-    }
-
     /// Jobs waiting now.
-    var count: Int { locked { entries.count - head } }
+    var count: Int { lock.withLock { entries.count - head } }
 
     /// Queues `job`; after `close`, expires it at once instead.
     func append(_ job: Job) {
-        let accepted: Bool = locked {
+        let accepted: Bool = lock.withLock {
             guard !isClosed else { return false }
             entries.append(job)
-            pthread_cond_signal(condition)
+            lock.signal()
             return true
         }
         if !accepted { expire(job) }
@@ -54,18 +45,18 @@ final class JobQueue<Job: DeadlineBound>: @unchecked Sendable {
 
     /// Puts `jobs` back at the head, keeping their deadlines.
     func prepend(_ jobs: [Job]) {
-        locked {
+        lock.withLock {
             entries.replaceSubrange(head..<head, with: jobs)
-            pthread_cond_broadcast(condition)
+            lock.broadcast()
         }
     }
 
     /// Waits for work and takes up to `maximum` jobs; nil once closed and empty.
     func take(maximum: Int) -> [Job]? {
-        locked {
+        lock.withLock {
             while head == entries.count {
                 if isClosed { return nil }
-                pthread_cond_wait(condition, mutex)
+                lock.wait()
             }
             let end = min(entries.count, head + maximum)
             let taken = Array(entries[head..<end])
@@ -77,10 +68,10 @@ final class JobQueue<Job: DeadlineBound>: @unchecked Sendable {
 
     /// Refuses new jobs; queued ones are still taken. Stops the reaper.
     func close() {
-        locked {
+        lock.withLock {
             isClosed = true
-            pthread_cond_broadcast(condition)
-            while reaperRunning { pthread_cond_wait(condition, mutex) }
+            lock.broadcast()
+            while reaperRunning { lock.wait() }
         }
     }
 
@@ -89,7 +80,7 @@ final class JobQueue<Job: DeadlineBound>: @unchecked Sendable {
     private func reap() {
         while true {
             usleep(20_000)
-            let (overdue, stop): ([Job], Bool) = locked {
+            let (overdue, stop): ([Job], Bool) = lock.withLock {
                 let now = ContinuousClock.now
                 var overdue: [Job] = []
                 while head < entries.count, entries[head].deadline < now {
@@ -99,7 +90,7 @@ final class JobQueue<Job: DeadlineBound>: @unchecked Sendable {
                 compact()
                 if isClosed {
                     reaperRunning = false
-                    pthread_cond_broadcast(condition)
+                    lock.broadcast()
                     return (overdue, true)
                 }
                 return (overdue, false)
@@ -118,16 +109,10 @@ final class JobQueue<Job: DeadlineBound>: @unchecked Sendable {
             head = 0
         }
     }
-
-    private func locked<T>(_ body: () throws -> T) rethrows -> T {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return try body()
-    }
 }
 
 /// Work that waits in a `JobQueue` until a deadline.
-protocol DeadlineBound {
+protocol DeadlineBound: SendableMetatype {
     /// When the caller stops waiting for the work to start.
     var deadline: ContinuousClock.Instant { get }
 }

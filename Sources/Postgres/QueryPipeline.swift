@@ -2,6 +2,7 @@ import CLibPQ
 import Foundation
 import Log
 import Synchronization
+import Threads
 
 /// Single statements from many requests, sent to PostgreSQL in batches over a few connections in
 /// libpq's pipeline mode.

@@ -1,4 +1,5 @@
 import Foundation
+import Threads
 
 /// A fixed set of threads that run blocking work for async callers, so that the threads serving
 /// HTTP never block on the database. Work still queued at its deadline is not run: its caller

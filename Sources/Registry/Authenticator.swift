@@ -1,4 +1,5 @@
 import Foundation
+import Threads
 
 /// Turns an `X-Auth-Token` into a `Caller`, or the 401 the contract describes.
 ///

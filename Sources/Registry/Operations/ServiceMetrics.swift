@@ -1,6 +1,7 @@
 import Foundation
 import HTTP
 import Postgres
+import Threads
 #if canImport(Glibc)
 import Glibc
 #endif
