@@ -130,24 +130,18 @@ public struct APIError: Error, Sendable, Equatable {
         case .permissionsDenied(let resource, let action):
             json.field("message", "insufficient permissions")
             json.field("type", "permissions_denied")
-            json.key("details")
-            json.beginArray()
-            json.beginObject()
-            json.field("resource", resource)
-            json.field("action", action)
-            json.endObject()
-            json.endArray()
+            Self.writeDetail(to: &json) { json in
+                json.field("resource", resource)
+                json.field("action", action)
+            }
         case .quotaExceeded(let resource, let quota, let current):
             json.field("message", "quota(s) exceeded for this resource")
             json.field("type", "quotas_exceeded")
-            json.key("details")
-            json.beginArray()
-            json.beginObject()
-            json.field("resource", resource)
-            json.field("quota", quota)
-            json.field("current", current)
-            json.endObject()
-            json.endArray()
+            Self.writeDetail(to: &json) { json in
+                json.field("resource", resource)
+                json.field("quota", quota)
+                json.field("current", current)
+            }
         case .unavailable:
             json.field("message", "the service is temporarily unavailable, retry shortly")
             json.field("type", "service_unavailable")
@@ -155,5 +149,15 @@ public struct APIError: Error, Sendable, Equatable {
             json.field("message", "internal error")
             json.field("type", "internal_error")
         }
+    }
+
+    /// `"details"` for an error about one resource: an array of one object, as Scaleway sends it.
+    private static func writeDetail(to json: inout JSONWriter, _ fields: (inout JSONWriter) -> Void) {
+        json.key("details")
+        json.beginArray()
+        json.beginObject()
+        fields(&json)
+        json.endObject()
+        json.endArray()
     }
 }
