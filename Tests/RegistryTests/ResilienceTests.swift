@@ -76,6 +76,13 @@ import TestSupport
         #expect(Set(ids).isSubset(of: stored), "acknowledged namespaces lost: \(Set(ids).subtracting(stored).count)")
         let metrics = try await anonymous.get("/metrics").text
         #expect(!metrics.contains("registryd_db_errors_total{kind=\"unavailable\"} 0\n"))
+
+        // The purger, which ran every 50 ms through the outage, logged it once and its end.
+        let purgerRecovered = await eventually(timeout: .seconds(10)) {
+            service.logs.lines.contains { $0.contains("purging deleted namespaces works again") }
+        }
+        #expect(purgerRecovered)
+        #expect(service.logs.lines.filter { $0.contains("purging deleted namespaces failed") }.count == 1)
     }
 
     @Test func requestsBeyondThePoolWaitBoundedThenGet503() async throws {
