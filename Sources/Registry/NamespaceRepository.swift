@@ -117,8 +117,8 @@ public struct NamespaceRepository: Sendable {
 
     /// Marks the namespace `deleting` (first phase of a delete) and returns it; nil when not found.
     ///
-    /// Marking twice is harmless: a namespace already `deleting` keeps its `updated_at`, which is
-    /// when the purger may remove it.
+    /// Marking twice is harmless: a namespace already `deleting` keeps its `updated_at`, which
+    /// records when it was marked; the purger removes it on its next pass, oldest marks first.
     public func markDeleting(id: UUID, region: String, caller: Caller) async throws -> Namespace? {
         try await database.write { connection in
             let result = try connection.query(
