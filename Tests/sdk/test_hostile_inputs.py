@@ -128,7 +128,15 @@ def test_service_keeps_answering_under_hostile_input(hostile_target):
     assert exchange(address, request("GET", PATH + "?page=1&page=2", token))[0] == 400
     assert exchange(address, request("GET", PATH + "?page=&page_size=&order_by=&name=&project_id=", token))[0] == 200
     # Thousands of query parameters: answered, or refused by libmicrohttpd (connection closed).
-    assert exchange(address, request("GET", PATH + "?" + "&".join(f"x{i}=1" for i in range(2000)), token))[0] in (None, 200, 414, 431)
+    many = request("GET", PATH + "?" + "&".join(f"x{i}=1" for i in range(2000)), token)
+    assert exchange(address, many)[0] in (None, 200, 414, 431)
+    # libmicrohttpd 0.9.75 never answers those (see the README's known limitation): while such a
+    # connection waits, everyone else is still served, and the connection is closed unanswered.
+    with socket.create_connection(address, timeout=10) as stuck:
+        stuck.sendall(many)
+        assert exchange(address, request("GET", PATH, token))[0] == 200
+        answer = stuck.recv(65536)
+        assert answer == b"" or answer.startswith((b"HTTP/1.1 414", b"HTTP/1.1 431")), answer[:40]
 
     # Header floods: thousands of headers, and one enormous header. libmicrohttpd refuses them.
     flood = b"".join(b"X-Flood-%d: value\r\n" % index for index in range(5000))
