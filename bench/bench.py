@@ -293,6 +293,10 @@ def main():
     parser.add_argument("--output", default=os.path.join(ROOT, "bench-results", "latest.json"))
     arguments = parser.parse_args()
 
+    # Built here, not only by `make bench`: a subset run straight from this script must not measure
+    # a release binary older than the sources.
+    print("building registryd in release mode ...", flush=True)
+    subprocess.run(["swift", "build", "-c", "release", "--product", "registryd"], cwd=ROOT, check=True)
     binary = os.path.join(run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=ROOT).stdout.strip(), "registryd")
     work = tempfile.mkdtemp(prefix="registryd-bench-")
     os.chmod(work, 0o755)  # the postgres user must reach the cluster inside it
