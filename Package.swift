@@ -38,6 +38,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Postgres", "HTTP", "Registry", "Log"], path: "Tests/TestSupport", swiftSettings: strictPointers),
         .testTarget(name: "JSONTests", dependencies: ["JSON"], swiftSettings: strictPointers),
         .testTarget(name: "DigestTests", dependencies: ["Digest"], swiftSettings: strictPointers),
+        .testTarget(name: "ThreadsTests", dependencies: ["Threads"], swiftSettings: strictPointers),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"], swiftSettings: strictPointers),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "TestSupport"], swiftSettings: strictPointers),
         .testTarget(name: "RegistryTests", dependencies: ["Registry", "Postgres", "HTTP", "TestSupport"], swiftSettings: strictPointers),
