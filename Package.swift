@@ -31,7 +31,7 @@ let package = Package(
         .target(name: "Threads", swiftSettings: strictPointers),
         .target(name: "Postgres", dependencies: ["CLibPQ", "Digest", "Log", "Threads"], swiftSettings: strictPointers),
         .target(name: "HTTP", dependencies: ["CMicroHTTPD", "CMicroHTTPDShim", "JSON", "Log", "Threads"], swiftSettings: strictPointers),
-        .target(name: "Registry", dependencies: ["Postgres", "HTTP", "JSON", "Log", "Threads"], swiftSettings: strictPointers),
+        .target(name: "Registry", dependencies: ["Postgres", "HTTP", "JSON", "Log", "Threads", "Digest"], swiftSettings: strictPointers),
         .executableTarget(name: "registryd", dependencies: ["Registry", "Postgres", "HTTP", "Log"], swiftSettings: strictPointers),
 
         // MARK: - Tests
