@@ -27,19 +27,22 @@ public final class HandlerExecutor: TaskExecutor, @unchecked Sendable {
 
     public func enqueue(_ job: consuming ExecutorJob) {
         let unowned = UnownedJob(job)
-        // A helper thread runs what it enqueues itself (see `registerCurrentThreadAsHelper`):
-        // waking one of this executor's threads for it would only cost a context switch.
-        let fromHelper = pthread_getspecific(Self.helperKey) != nil
+        // A helper thread of this executor runs what it enqueues itself (see
+        // `registerCurrentThreadAsHelper`): waking one of its threads would only cost a context
+        // switch. A helper of another executor will not run it: wake a thread.
+        let fromHelper = pthread_getspecific(Self.helperKey) == Unmanaged.passUnretained(self).toOpaque()
         lock.withLock {
             jobs.append(unowned)
             if !fromHelper { lock.signal() }
         }
     }
 
-    /// Marks the calling thread as one that calls `runQueuedJobs` after whatever it does that
-    /// resumes tasks, so that jobs it enqueues wake none of this executor's threads.
-    public static func registerCurrentThreadAsHelper() {
-        pthread_setspecific(helperKey, UnsafeRawPointer(bitPattern: 1))
+    /// Marks the calling thread as one that calls this executor's `runQueuedJobs` after whatever
+    /// it does that resumes tasks, so that jobs it enqueues here wake none of this executor's
+    /// threads. The mark names this executor: jobs the thread enqueues on another one wake that
+    /// one's threads as usual. A thread helps one executor at most; the executor must outlive it.
+    public func registerCurrentThreadAsHelper() {
+        pthread_setspecific(Self.helperKey, Unmanaged.passUnretained(self).toOpaque())
     }
 
     private static let helperKey: pthread_key_t = {
@@ -48,7 +51,8 @@ public final class HandlerExecutor: TaskExecutor, @unchecked Sendable {
         return key
     }()
 
-    /// Runs up to `limit` queued jobs on the calling thread; returns how many ran.
+    /// Runs up to `limit` queued jobs on the calling thread; returns how many ran. Jobs left
+    /// over (more than `limit`, perhaps enqueued without a wake-up by a helper) wake a thread.
     @discardableResult
     public func runQueuedJobs(limit: Int = 64) -> Int {
         let executor = asUnownedTaskExecutor()
@@ -56,6 +60,9 @@ public final class HandlerExecutor: TaskExecutor, @unchecked Sendable {
         while count < limit, let job = next(waiting: false) {
             job.runSynchronously(on: executor)
             count += 1
+        }
+        lock.withLock {
+            if head < jobs.count { lock.broadcast() }
         }
         return count
     }

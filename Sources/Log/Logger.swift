@@ -7,8 +7,8 @@ import JSON
 
 /// Writes structured log lines, one JSON object per line, to standard error.
 ///
-/// Each line is written with a single `write(2)`, so lines from concurrent request threads never
-/// interleave. Values that could carry secrets (tokens, database error text meant for operators
+/// Lines are queued whole and written by one thread (see `LogSink`), so lines from concurrent
+/// request threads never interleave, and a stalled reader of standard error never stalls a request. Values that could carry secrets (tokens, database error text meant for operators
 /// only) are the caller's responsibility: the logger writes what it is given.
 public struct Logger: Sendable {
     /// How severe a line is; lines below the logger's level are dropped before they are built.
@@ -42,7 +42,8 @@ public struct Logger: Sendable {
     public let label: String
     /// The least severe level written.
     public var level: Level
-    private let sink: LogSink
+    /// Where the lines go; `/metrics` reads its drop and aggregation counts.
+    public let sink: LogSink
 
     /// Creates a logger writing to standard error.
     public init(label: String, level: Level = .info) {
@@ -60,8 +61,21 @@ public struct Logger: Sendable {
     public func isEnabled(_ level: Level) -> Bool { level >= self.level }
 
     /// Writes one line with `message` and `fields`, in that order, if `level` is enabled.
+    ///
+    /// The line is queued, never written on the caller's thread (see `LogSink`); a warning or
+    /// an error that repeats within a second is counted instead (see `LogAggregator`).
     public func log(_ level: Level, _ message: String, _ fields: KeyValuePairs<String, LogValue> = [:]) {
         guard isEnabled(level) else { return }
+        if level >= .warning {
+            let kind = LogAggregator.Kind(level: level, label: label, message: message)
+            guard sink.aggregator.admit(kind, fields: fields, now: LogBuffer.monotonicNow()) else { return }
+        }
+        sink.write(Self.line(level: level, label: label, message: message, fields: fields))
+    }
+
+    /// One line of JSON, newline included: `ts`, `level`, `logger`, `msg`, then `fields`.
+    static func line<Fields: Sequence>(level: Level, label: String, message: String, fields: Fields) -> [UInt8]
+    where Fields.Element == (key: String, value: LogValue) {
         var writer = JSONWriter(capacity: 256)
         writer.beginObject()
         writer.field("ts", timestamp: Self.now())
@@ -75,7 +89,7 @@ public struct Logger: Sendable {
         writer.endObject()
         var line = writer.bytes
         line.append(UInt8(ascii: "\n"))
-        sink.write(line)
+        return line
     }
 
     /// Writes a `debug` line.

@@ -19,20 +19,28 @@ public final class RegistryApplication: Sendable {
         public var endpointTemplate: String
         public var namespaceQuota: Int
         public var authCacheLifetime: Duration
+        /// How long an unknown token is answered 401 without a lookup (see `Authenticator`).
+        public var authMissLifetime: Duration
         public var purgeInterval: Duration
+        /// Time between two readiness probes (see `ReadinessProbe`).
+        public var readinessInterval: Duration
 
         public init(
             regions: [String] = ["fr-par", "nl-ams", "pl-waw"],
             endpointTemplate: String = "rg.{region}.scw.cloud",
             namespaceQuota: Int = 100_000,
             authCacheLifetime: Duration = .seconds(10),
-            purgeInterval: Duration = .milliseconds(200)
+            authMissLifetime: Duration = .seconds(1),
+            purgeInterval: Duration = .milliseconds(200),
+            readinessInterval: Duration = .seconds(1)
         ) {
             self.regions = regions
             self.endpointTemplate = endpointTemplate
             self.namespaceQuota = namespaceQuota
             self.authCacheLifetime = authCacheLifetime
+            self.authMissLifetime = authMissLifetime
             self.purgeInterval = purgeInterval
+            self.readinessInterval = readinessInterval
         }
     }
 
@@ -40,6 +48,8 @@ public final class RegistryApplication: Sendable {
     public let router: Router
     /// The second phase of deletes; started and stopped with the application.
     public let purger: NamespacePurger
+    /// What `/readyz` answers from.
+    public let readiness: ReadinessProbe
     /// Request, latency, pool and error metrics.
     public let metrics: ServiceMetrics
     /// The connections that batch the reads.
@@ -59,24 +69,30 @@ public final class RegistryApplication: Sendable {
         let executor = HandlerExecutor(threads: serverConfiguration.handlerThreads)
         let pipeline = QueryPipeline(
             configuration: pipelineConfiguration, logger: logger,
-            threadStarted: { HandlerExecutor.registerCurrentThreadAsHelper() },
+            threadStarted: { executor.registerCurrentThreadAsHelper() },
             afterBatch: { executor.runQueuedJobs() })
         self.pipeline = pipeline
         let database = DatabaseAccess(pool: pool, pipeline: pipeline)
-        let metrics = ServiceMetrics(pool: pool, pipeline: pipeline)
+        let metrics = ServiceMetrics(pool: pool, pipeline: pipeline, logSink: logger.sink)
         self.metrics = metrics
         let namespaces = NamespaceRepository(database: database)
+        let authenticator = Authenticator(repository: APIKeyRepository(database: database),
+                                          cacheLifetime: settings.authCacheLifetime, missLifetime: settings.authMissLifetime)
+        metrics.observe(authenticator)
         let routes = RegistryRoutes(
             namespaces: NamespaceAPI(
                 repository: namespaces,
                 settings: RegistrySettings(regions: settings.regions, endpointTemplate: settings.endpointTemplate),
                 quota: settings.namespaceQuota),
-            authenticator: Authenticator(repository: APIKeyRepository(database: database), cacheLifetime: settings.authCacheLifetime),
+            authenticator: authenticator,
             metrics: metrics,
             logger: logger)
         var router = Router()
         routes.register(on: &router)
-        OperationsRoutes(pool: pool, migrator: migrator, metrics: metrics, logger: logger).register(on: &router)
+        let readiness = ReadinessProbe(pool: pool, pipeline: pipeline, migrator: migrator,
+                                       interval: settings.readinessInterval, logger: logger)
+        self.readiness = readiness
+        OperationsRoutes(probe: readiness, metrics: metrics).register(on: &router)
         self.router = router
         purger = NamespacePurger(repository: namespaces, interval: settings.purgeInterval, logger: logger)
         server = Server(configuration: serverConfiguration, router: router, logger: logger, executor: executor,
@@ -84,8 +100,9 @@ public final class RegistryApplication: Sendable {
         metrics.observe(server)
     }
 
-    /// Starts listening, then the purger.
+    /// Runs the first readiness probe, starts listening, then the purger.
     public func start() throws(ServerError) {
+        readiness.start()
         try server.start()
         purger.start()
     }
@@ -96,6 +113,7 @@ public final class RegistryApplication: Sendable {
     @discardableResult
     public func stop(gracePeriod: Duration) -> Bool {
         guard server.shutdown(gracePeriod: gracePeriod) else { return false }
+        readiness.stop()
         purger.stop()
         pipeline.close()
         return true

@@ -22,8 +22,10 @@ struct Configuration: Sendable {
     var threadModel: Server.Configuration.ThreadModel
     var namespaceQuota: Int
     var authCacheMilliseconds: Int
+    var authMissCacheMilliseconds: Int
     var purgeIntervalMilliseconds: Int
     var shutdownGraceSeconds: Int
+    var readinessIntervalMilliseconds: Int
 
     /// One documented variable: its name, default and meaning, for `--help` and the README.
     struct Variable {
@@ -51,8 +53,12 @@ struct Configuration: Sendable {
         Variable(name: "HTTP_THREAD_MODEL", defaultValue: "pool", help: "pool (one epoll worker per core), pool:N, or per-connection"),
         Variable(name: "NAMESPACE_QUOTA", defaultValue: "100000", help: "namespaces one organization may hold, all regions together"),
         Variable(name: "AUTH_CACHE_TTL_MS", defaultValue: "10000", help: "how long an accepted API key is trusted without a lookup"),
+        Variable(name: "AUTH_NEGATIVE_CACHE_TTL_MS", defaultValue: "1000",
+                 help: "how long an unknown token is refused without a lookup (a key created meanwhile works after it)"),
         Variable(name: "PURGE_INTERVAL_MS", defaultValue: "200", help: "how often namespaces marked deleting are removed"),
         Variable(name: "SHUTDOWN_GRACE_S", defaultValue: "10", help: "on SIGTERM, how long requests in flight may finish"),
+        Variable(name: "READINESS_PROBE_INTERVAL_MS", defaultValue: "1000",
+                 help: "how often /readyz's background probe checks the database; a result 3 intervals old is not ready"),
     ]
 
     /// Reads and checks every variable; the error names the first bad one.
@@ -89,8 +95,10 @@ struct Configuration: Sendable {
             threadModel: try reader.threadModel("HTTP_THREAD_MODEL"),
             namespaceQuota: try reader.integer("NAMESPACE_QUOTA", in: 0...Int(Int32.max)),
             authCacheMilliseconds: try reader.integer("AUTH_CACHE_TTL_MS", in: 0...3_600_000),
+            authMissCacheMilliseconds: try reader.integer("AUTH_NEGATIVE_CACHE_TTL_MS", in: 0...600_000),
             purgeIntervalMilliseconds: try reader.integer("PURGE_INTERVAL_MS", in: 10...60_000),
-            shutdownGraceSeconds: try reader.integer("SHUTDOWN_GRACE_S", in: 0...3600))
+            shutdownGraceSeconds: try reader.integer("SHUTDOWN_GRACE_S", in: 0...3600),
+            readinessIntervalMilliseconds: try reader.integer("READINESS_PROBE_INTERVAL_MS", in: 10...600_000))
     }
 }
 

@@ -4,11 +4,14 @@ import Log
 import Postgres
 import Registry
 
-/// `registryd serve`: migrate, then serve until SIGTERM or SIGINT, then stop gracefully.
+/// `registryd serve`: migrate, then serve until SIGTERM, SIGINT or SIGQUIT, then stop gracefully.
+///
+/// Exits 0 when every request in flight was answered within the grace period, 1 when some were
+/// dropped (or start-up failed), so that a supervisor can tell a clean stop from a lossy one.
 enum ServeCommand {
     static func run(_ configuration: Configuration) -> Int32 {
         // Before any thread exists, so that every thread inherits the mask and only sigwait sees them.
-        let signals = Signals.blockTermination()
+        let signals = Signals.block()
         let logger = Logger(label: "registryd", level: configuration.logLevel)
         let pool = Database.pool(configuration, logger: logger)
         defer { pool.close() }
@@ -38,7 +41,9 @@ enum ServeCommand {
                 endpointTemplate: configuration.endpointTemplate,
                 namespaceQuota: configuration.namespaceQuota,
                 authCacheLifetime: .milliseconds(configuration.authCacheMilliseconds),
-                purgeInterval: .milliseconds(configuration.purgeIntervalMilliseconds)),
+                authMissLifetime: .milliseconds(configuration.authMissCacheMilliseconds),
+                purgeInterval: .milliseconds(configuration.purgeIntervalMilliseconds),
+                readinessInterval: .milliseconds(configuration.readinessIntervalMilliseconds)),
             migrator: migrator,
             logger: logger)
         do {
@@ -52,12 +57,18 @@ enum ServeCommand {
             "regions": .string(configuration.regions.joined(separator: ",")), "libmicrohttpd": .string(Server.libraryVersion),
         ])
 
-        let received = signals.wait()
-        logger.info("stopping", ["signal": .string(received), "grace_s": .int(configuration.shutdownGraceSeconds)])
+        var received = signals.wait()
+        while received.action == .ignore {
+            logger.info("signal ignored: nothing to reload; SIGTERM, SIGINT or SIGQUIT stop gracefully",
+                        ["signal": .string(received.name)])
+            received = signals.wait()
+        }
+        logger.info("stopping", ["signal": .string(received.name), "grace_s": .int(configuration.shutdownGraceSeconds)])
         if !application.stop(gracePeriod: .seconds(configuration.shutdownGraceSeconds)) {
-            logger.warning("requests still in flight after the grace period are dropped",
-                           ["in_flight": .int(application.server.requestsInFlight)])
-            exit(0)  // without stopping libmicrohttpd, which must not stop with suspended connections
+            logger.error("requests still in flight after the grace period are dropped",
+                         ["in_flight": .int(application.server.requestsInFlight)])
+            LogSink.standardError.flush(timeout: .seconds(1))
+            exit(1)  // without stopping libmicrohttpd, which must not stop with suspended connections
         }
         logger.info("stopped")
         return 0

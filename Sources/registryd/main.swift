@@ -2,6 +2,11 @@ import Foundation
 
 // Kept minimal: closures written here would be main-actor isolated, and libmicrohttpd calls its
 // callbacks on its own threads. Everything runs from CommandLineInterface.
-exit(CommandLineInterface.run(
+import Log
+
+let status = CommandLineInterface.run(
     arguments: Array(CommandLine.arguments.dropFirst()),
-    environment: ProcessInfo.processInfo.environment))
+    environment: ProcessInfo.processInfo.environment)
+// Log lines are written by a thread of their own: give it a moment to write the last ones.
+LogSink.standardError.flush(timeout: .seconds(2))
+exit(status)

@@ -137,7 +137,7 @@ public enum OpenAPIDocument {
       "get": {
         "operationId": "Readiness",
         "tags": ["Service"],
-        "summary": "Readiness: the database answers and its schema is the one this build expects",
+        "summary": "Readiness, from a background probe: writes and reads reach the database and its schema is the one this build expects",
         "security": [],
         "responses": {
           "200": {"description": "Ready.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Readiness"}}}},
@@ -198,7 +198,8 @@ public enum OpenAPIDocument {
         "required": ["status", "checks"],
         "properties": {
           "status": {"enum": ["ready", "unavailable"]},
-          "checks": {"type": "object", "required": ["database", "schema"], "properties": {"database": {"type": "string"}, "schema": {"type": "string"}}}
+          "checks": {"type": "object", "required": ["database", "reads", "schema", "probe"], "properties": {"database": {"type": "string"}, "reads": {"type": "string"}, "schema": {"type": "string"}, "probe": {"type": "string"}}},
+          "age_ms": {"type": "integer", "description": "Age of the probe result answered."}
         }
       },
       "OptionalUUID": {"description": "A UUID; the empty string means unset.", "anyOf": [{"type": "string", "format": "uuid"}, {"const": ""}]},

@@ -1,5 +1,6 @@
 import Foundation
 import HTTP
+import Log
 import Postgres
 import Threads
 #if canImport(Glibc)
@@ -54,13 +55,17 @@ public final class ServiceMetrics: Sendable {
     private let stripes = (0..<16).map { _ in Locked(State()) }
     private let pool: ConnectionPool
     private let pipeline: QueryPipeline?
+    private let logSink: LogSink?
     private let startedAt = Date()
     /// Reads the HTTP server's gauges (open connections, requests in flight) once it exists.
+    private let authenticator = Locked<Authenticator?>(nil)
     private let serverGauges = Locked<(@Sendable () -> (connections: Int, inFlight: Int))?>(nil)
 
-    public init(pool: ConnectionPool, pipeline: QueryPipeline? = nil) {
+    /// Metrics of `pool`, `pipeline` and `logSink` (its dropped and aggregated lines), read at scrape time.
+    public init(pool: ConnectionPool, pipeline: QueryPipeline? = nil, logSink: LogSink? = nil) {
         self.pool = pool
         self.pipeline = pipeline
+        self.logSink = logSink
     }
 
     // MARK: - Recording
@@ -94,6 +99,11 @@ public final class ServiceMetrics: Sendable {
             }
         }
         return total
+    }
+
+    /// Counts `authenticator`'s database lookups.
+    func observe(_ authenticator: Authenticator) {
+        self.authenticator.withLock { $0 = authenticator }
     }
 
     /// Connects the HTTP server's gauges, once the server exists.
@@ -161,6 +171,21 @@ public final class ServiceMetrics: Sendable {
         family("registryd_db_errors_total", "counter", "Database failures answered to clients: unavailable (503) or query (500).")
         for kind in ["unavailable", "query"] {
             text += "registryd_db_errors_total{kind=\"\(kind)\"} \(snapshot.databaseErrors[kind] ?? 0)\n"
+        }
+
+        if let authenticator = authenticator.withLock({ $0 }) {
+            sample("registryd_auth_lookups_total", "counter",
+                   "API keys looked up in the database: neither a cached key nor a recently seen unknown token.",
+                   authenticator.databaseLookups)
+            sample("registryd_auth_misses_remembered", "gauge", "Unknown tokens answered 401 without a lookup for now.",
+                   authenticator.rememberedMisses)
+        }
+
+        if let logSink {
+            sample("registryd_log_lines_dropped_total", "counter",
+                   "Log lines dropped because standard error was not read fast enough.", logSink.droppedLines)
+            sample("registryd_log_lines_aggregated_total", "counter",
+                   "Repeated warnings and errors counted in a once-a-second line instead of written.", logSink.aggregatedLines)
         }
 
         family("registryd_build_info", "gauge", "Always 1; the labels say what is running.")
