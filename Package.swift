@@ -37,6 +37,7 @@ let package = Package(
         // MARK: - Tests
         .target(name: "TestSupport", dependencies: ["Postgres", "HTTP", "Registry", "Log"], path: "Tests/TestSupport", swiftSettings: strictPointers),
         .testTarget(name: "JSONTests", dependencies: ["JSON"], swiftSettings: strictPointers),
+        .testTarget(name: "LogTests", dependencies: ["Log"], swiftSettings: strictPointers),
         .testTarget(name: "DigestTests", dependencies: ["Digest"], swiftSettings: strictPointers),
         .testTarget(name: "ThreadsTests", dependencies: ["Threads"], swiftSettings: strictPointers),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"], swiftSettings: strictPointers),

@@ -150,7 +150,9 @@ final class RequestDispatcher: Sendable {
             MHD_add_response_header(created, "Connection", "close")
         }
         let result = MHD_queue_response(connection, UInt32(response.status), created)
-        record(pending, status: response.status)
+        // Counted once it is queued: a refused answer is followed by the deferred 500 (see
+        // `finish`), which is what the client gets and what the metrics and access log count.
+        if result == .YES { record(pending, status: response.status) }
         return result
     }
 

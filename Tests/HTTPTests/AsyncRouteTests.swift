@@ -1,6 +1,7 @@
 import Foundation
 import HTTP
 import Log
+import Synchronization
 import Testing
 import TestSupport
 
@@ -71,5 +72,24 @@ import TestSupport
             let status = try await slow.value.status
             #expect(status == 200)
         }
+    }
+}
+
+/// An answer libmicrohttpd refuses to queue is replaced by a 500, counted once.
+@Suite struct RefusedAnswerTests {
+    @Test func aRefusedAnswerIsCountedOnceAsTheDeferred500() async throws {
+        var router = Router()
+        // libmicrohttpd refuses a status outside 100-999: the deferred 500 replaces it.
+        router.add("GET", "/odd", async: { _ in Response(status: 1000, body: [], contentType: "application/json") })
+        let completions = Mutex<[Int]>([])
+        let server = Server(configuration: .init(host: "127.0.0.1", port: 0, threadModel: .threadPool(size: 1)),
+                            router: router, logger: Logger(label: "test", level: .error, sink: LogSink.memory()),
+                            onCompletion: { completion in completions.withLock { $0.append(completion.status) } })
+        try server.start()
+        defer { server.shutdown(gracePeriod: .seconds(2)) }
+        let response = try await TestClient(baseURL: "http://127.0.0.1:\(server.port)").get("/odd")
+        #expect(response.status == 500)
+        #expect(await eventually { !completions.withLock { $0.isEmpty } })
+        #expect(completions.withLock { $0 } == [500])
     }
 }
