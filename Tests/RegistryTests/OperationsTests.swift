@@ -14,7 +14,7 @@ import TestSupport
         let ready = try await anonymous.get("/readyz")
         #expect(ready.status == 200)
         #expect(ready.json["status"] as? String == "ready")
-        #expect((ready.json["checks"] as? [String: String]) == ["database": "ok", "schema": "ok"])
+        #expect((ready.json["checks"] as? [String: String]) == ["database": "ok", "reads": "ok", "schema": "ok", "probe": "ok"])
     }
 
     @Test func readinessFailsWhenTheSchemaIsNotCurrent() async throws {
@@ -22,7 +22,10 @@ import TestSupport
         try service.database.pool.withConnection { connection in
             try connection.execute("DELETE FROM registryd_schema_migrations WHERE version = (SELECT max(version) FROM registryd_schema_migrations)")
         }
-        let ready = try await TestClient(baseURL: service.baseURL).get("/readyz")
+        // The next background probe sees it.
+        let anonymous = TestClient(baseURL: service.baseURL)
+        #expect(await eventually { (try? await anonymous.get("/readyz").status) == 503 })
+        let ready = try await anonymous.get("/readyz")
         #expect(ready.status == 503)
         #expect(ready.json["status"] as? String == "unavailable")
         let schema = (ready.json["checks"] as? [String: String])?["schema"] ?? ""

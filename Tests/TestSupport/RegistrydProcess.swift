@@ -20,9 +20,13 @@ public final class RegistrydProcess: @unchecked Sendable {
     private let lock = NSLock()
     private var captured = Data()
     private var exitStatus: Int32?
+    /// The read end of the output pipe when nobody reads it; closed once the process is gone.
+    private var unreadPipe: Int32?
 
-    /// Starts `registryd arguments` with `environment` added to a minimal one.
-    public init(_ arguments: [String], environment: [String: String]) throws {
+    /// Starts `registryd arguments` with `environment` added to a minimal one. With `readsOutput`
+    /// false, nobody reads its stdout and stderr: the pipe fills and stays full, as with a
+    /// stalled log collector (`text` stays empty).
+    public init(_ arguments: [String], environment: [String: String], readsOutput: Bool = true) throws {
         var variables = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
                          "MIGRATIONS_DIR": TestPostgres.migrationsDirectory]
         variables.merge(environment) { $1 }
@@ -55,6 +59,10 @@ public final class RegistrydProcess: @unchecked Sendable {
         }
         pid = child
         let reading = pipeEnds[0]
+        guard readsOutput else {
+            unreadPipe = reading
+            return
+        }
         let reader = Thread { [weak self] in
             var buffer = [UInt8](repeating: 0, count: 65536)
             while true {
@@ -75,6 +83,7 @@ public final class RegistrydProcess: @unchecked Sendable {
             kill(pid, SIGKILL)
             _ = waitForExit()
         }
+        if let unreadPipe { close(unreadPipe) }
     }
 
     /// Everything the process wrote to stdout and stderr so far.
@@ -112,6 +121,27 @@ public final class RegistrydProcess: @unchecked Sendable {
 
     /// Sends SIGTERM.
     public func terminate() { kill(pid, SIGTERM) }
+
+    /// Sends `signal`.
+    public func send(_ signal: Int32) { kill(pid, signal) }
+
+    /// A TCP port free on 127.0.0.1 a moment ago, for a process whose log nobody reads.
+    public static func freePort() throws -> UInt16 {
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socket >= 0 else { throw TestFailure("socket() failed") }
+        defer { close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
+                bind(socket, generic, length) == 0 && getsockname(socket, generic, &length) == 0
+            }
+        }
+        guard bound else { throw TestFailure("bind() failed") }
+        return UInt16(bigEndian: address.sin_port)
+    }
 
     /// The port of the "listening" log line, once it is written.
     public func waitUntilListening(timeout: Duration = .seconds(30)) async throws -> UInt16 {

@@ -22,6 +22,8 @@ public final class TestService: Sendable {
         regions: [String] = ["fr-par", "nl-ams", "pl-waw"],
         quota: Int = 100_000,
         authCacheLifetime: Duration = .seconds(10),
+        authMissLifetime: Duration = .seconds(1),
+        readinessInterval: Duration = .milliseconds(500),
         poolSize: Int = 10,
         poolTimeout: Duration = .seconds(5),
         statementTimeout: Duration? = nil,
@@ -39,7 +41,8 @@ public final class TestService: Sendable {
                             statementTimeout: statementTimeout),
             server: .init(host: "127.0.0.1", port: 0, threadModel: threadModel, handlerThreads: 2),
             settings: .init(regions: regions, namespaceQuota: quota, authCacheLifetime: authCacheLifetime,
-                            purgeInterval: .milliseconds(50)),
+                            authMissLifetime: authMissLifetime, purgeInterval: .milliseconds(50),
+                            readinessInterval: readinessInterval),
             migrator: Migrator(migrations: try Migration.load(from: TestPostgres.migrationsDirectory), logger: logger),
             logger: logger)
         try application.start()

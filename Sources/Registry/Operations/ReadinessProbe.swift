@@ -1,4 +1,5 @@
 import Dispatch
+import HTTP
 import Log
 import Postgres
 import Synchronization
@@ -33,6 +34,9 @@ public final class ReadinessProbe: Sendable {
     /// Age past which the last result no longer counts as ready.
     public var staleAfter: Duration { interval * 3 }
 
+    /// The probe's own thread: `start` may be called from Swift's cooperative pool and waits for
+    /// the first probe, which must then not need a thread of that pool.
+    private let executor = HandlerExecutor(threads: 1)
     private let last = Mutex<Result?>(nil)
     private let task = Mutex<Task<Void, Never>?>(nil)
     private let probes = Atomic<Int>(0)
@@ -51,11 +55,11 @@ public final class ReadinessProbe: Sendable {
     /// Probes run so far (for tests and `/metrics`-style curiosity).
     public var probeCount: Int { probes.load(ordering: .relaxed) }
 
-    /// Starts probing; waits for the first result up to one `interval` (at least a second), so
+    /// Starts probing; waits for the first result up to one `interval` (at least 5 seconds), so
     /// that an instance that just started says ready as soon as it is.
     public func start() {
         let first = DispatchSemaphore(value: 0)
-        let running = Task.detached { [self] in
+        let running = Task(executorPreference: executor) { [self] in
             var signalled = false
             while !Task.isCancelled {
                 await probe()
@@ -67,13 +71,14 @@ public final class ReadinessProbe: Sendable {
             }
         }
         task.withLock { $0 = running }
-        let wait = max(interval, .seconds(1))
+        let wait = max(interval, .seconds(5))
         _ = first.wait(timeout: .now() + .milliseconds(Int(wait / .milliseconds(1))))
     }
 
     /// Stops probing (a probe stuck on the database is abandoned, not waited for).
     public func stop() {
         task.withLock { $0?.cancel() }
+        executor.stop()
     }
 
     /// Runs one probe and records its result.
