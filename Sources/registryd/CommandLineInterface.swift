@@ -56,7 +56,7 @@ enum CommandLineInterface {
             registryd \(version): the Scaleway Container Registry namespace API on PostgreSQL.
 
             Usage:
-              registryd [serve]              apply pending migrations, then serve HTTP until SIGTERM/SIGINT
+              registryd [serve]              apply pending migrations, then serve HTTP until SIGTERM/SIGINT/SIGQUIT
               registryd migrate              apply pending migrations and exit
               registryd migrate --status     list migrations and whether each is applied; change nothing
               registryd api-key create --organization-id ORG [--project-id PROJECT]
