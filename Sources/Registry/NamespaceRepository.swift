@@ -41,6 +41,22 @@ public struct NamespaceRepository: Sendable {
     /// scoped to one: parameters $3 (organization) and $4 (project or NULL).
     static let scope = "organization_id = $3 AND ($4::uuid IS NULL OR project_id = $4)"
 
+    /// Whether `project` is known to belong to an organization other than `organization`: it is
+    /// another organization's default project (an organization with namespaces or keys has the
+    /// id), or another organization's key is scoped to it. Projects are not stored anywhere else,
+    /// so a project nobody has used yet is anyone's to take.
+    public func projectBelongsToAnotherOrganization(_ project: UUID, organization: UUID) async throws -> Bool {
+        let result = try await database.read(
+            """
+            SELECT $1::uuid <> $2::uuid AND (
+                   EXISTS (SELECT 1 FROM organization_usage WHERE organization_id = $1)
+                OR EXISTS (SELECT 1 FROM api_keys WHERE organization_id = $1)
+                OR EXISTS (SELECT 1 FROM api_keys WHERE project_id = $1 AND organization_id <> $2))
+            """,
+            [project, organization])
+        return try result.first?.bool(0) ?? false
+    }
+
     // MARK: - Writing
 
     /// What `create` did.
