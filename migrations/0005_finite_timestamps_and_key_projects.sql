@@ -16,28 +16,29 @@ LOCK TABLE api_keys IN ACCESS EXCLUSIVE MODE;
 LOCK TABLE namespaces IN ACCESS EXCLUSIVE MODE;
 LOCK TABLE images IN ACCESS EXCLUSIVE MODE;
 
-UPDATE api_keys SET expires_at = CASE WHEN expires_at > now() THEN NULL::timestamptz ELSE 'epoch'::timestamptz END
+-- What an infinite timestamp becomes, for this migration only (pg_temp: gone with the session).
+CREATE FUNCTION pg_temp.finite(t timestamptz) RETURNS timestamptz LANGUAGE sql AS $$
+    SELECT CASE WHEN t IS NULL OR isfinite(t) THEN t WHEN t > now() THEN now() ELSE 'epoch'::timestamptz END
+$$;
+
+UPDATE api_keys SET expires_at = CASE WHEN expires_at > now() THEN NULL ELSE pg_temp.finite(expires_at) END
  WHERE NOT isfinite(expires_at);
-UPDATE api_keys SET revoked_at = CASE WHEN revoked_at > now() THEN now() ELSE 'epoch'::timestamptz END
- WHERE NOT isfinite(revoked_at);
-UPDATE api_keys SET created_at = CASE WHEN created_at > now() THEN now() ELSE 'epoch'::timestamptz END
- WHERE NOT isfinite(created_at);
+UPDATE api_keys SET created_at = pg_temp.finite(created_at), revoked_at = pg_temp.finite(revoked_at)
+ WHERE NOT (isfinite(created_at) AND coalesce(isfinite(revoked_at), true));
 ALTER TABLE api_keys ADD CONSTRAINT api_keys_timestamps_finite
     CHECK (isfinite(created_at) AND isfinite(expires_at) AND isfinite(revoked_at));
 
-UPDATE namespaces
-   SET created_at = CASE WHEN isfinite(created_at) THEN created_at WHEN created_at > now() THEN now() ELSE 'epoch'::timestamptz END,
-       updated_at = CASE WHEN isfinite(updated_at) THEN updated_at WHEN updated_at > now() THEN now() ELSE 'epoch'::timestamptz END
+UPDATE namespaces SET created_at = pg_temp.finite(created_at), updated_at = pg_temp.finite(updated_at)
  WHERE NOT (isfinite(created_at) AND isfinite(updated_at));
 ALTER TABLE namespaces ADD CONSTRAINT namespaces_timestamps_finite
     CHECK (isfinite(created_at) AND isfinite(updated_at));
 
-UPDATE images
-   SET created_at = CASE WHEN isfinite(created_at) THEN created_at WHEN created_at > now() THEN now() ELSE 'epoch'::timestamptz END,
-       updated_at = CASE WHEN isfinite(updated_at) THEN updated_at WHEN updated_at > now() THEN now() ELSE 'epoch'::timestamptz END
+UPDATE images SET created_at = pg_temp.finite(created_at), updated_at = pg_temp.finite(updated_at)
  WHERE NOT (isfinite(created_at) AND isfinite(updated_at));
 ALTER TABLE images ADD CONSTRAINT images_timestamps_finite
     CHECK (isfinite(created_at) AND isfinite(updated_at));
+
+DROP FUNCTION pg_temp.finite(timestamptz);
 
 -- A create naming a project that another organization's key is scoped to is refused (403): the
 -- check looks keys up by project.

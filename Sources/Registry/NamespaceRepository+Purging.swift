@@ -24,7 +24,7 @@ extension NamespaceRepository {
     }
 
     /// The ids of up to `limit` namespaces marked `deleting`, oldest marks first (not locked).
-    public func deletingIDs(limit: Int) throws -> [UUID] {
+    func deletingIDs(limit: Int) throws -> [UUID] {
         try pool.withConnection { connection in
             try connection.query(
                 "SELECT id FROM namespaces WHERE status = 'deleting' ORDER BY updated_at LIMIT $1", [limit]
@@ -34,7 +34,7 @@ extension NamespaceRepository {
 
     /// Removes the namespace `id` if it is still `deleting` and no other purger holds it; returns
     /// whether it did. One statement of its own, so that its failure is only its own.
-    public func purgeOne(id: UUID) throws -> Bool {
+    func purgeOne(id: UUID) throws -> Bool {
         try pool.withConnection { connection in
             try connection.query(
                 """
@@ -49,7 +49,7 @@ extension NamespaceRepository {
     /// it leaves the purger's queue (a row failing every pass would otherwise fail every batch)
     /// and counts again towards the quota, since it exists; a DELETE marks it for another try.
     /// Returns whether it was still `deleting`. The usage row is locked first, as everywhere.
-    public func markPurgeFailed(id: UUID, message: String) throws -> Bool {
+    func markPurgeFailed(id: UUID, message: String) throws -> Bool {
         try pool.withConnection { connection in
             try connection.query(
                 """
