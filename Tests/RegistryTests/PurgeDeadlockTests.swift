@@ -19,31 +19,62 @@ import TestSupport
         var unexpected: [Int] = []
         var slowest: Duration = .zero
         for _ in 0..<10 {
-            #expect(try await client.delete("\(path)/\(id)").status == 200)
-            let started = ContinuousClock.now
-            // Four clients of the organization race to take the name back as soon as it is free:
-            // each create locks the organization's usage row, then meets the purger's delete.
-            let winner = Winner()
+            // Four clients of the organization keep creating the name (409 while it exists): each
+            // create locks the organization's usage row, then meets the delete's update or the
+            // purger's delete of the name. Once they are at it, the namespace is deleted; one
+            // of them takes the name back as soon as it is free. Meanwhile the organization
+            // creates and deletes other namespaces.
+            let race = Race()
+            let target = id
             let statuses = try await onDedicatedThreads {
                 try await withThrowingTaskGroup(of: [Int].self) { group in
                     for _ in 0..<4 {
                         group.addTask {
                             var seen: [Int] = []
                             let deadline = ContinuousClock.now.advanced(by: .seconds(10))
-                            while winner.id.withLock({ $0 == nil }) && ContinuousClock.now < deadline {
+                            while race.state.withLock({ $0.winner == nil }) && ContinuousClock.now < deadline {
                                 let response = try await client.post(path, ["name": "recreated-name"])
                                 seen.append(response.status)
-                                if response.status == 200 { winner.id.withLock { $0 = response.json["id"] as? String } }
+                                race.state.withLock { state in
+                                    state.attempts += 1
+                                    if response.status == 200, state.winner == nil {
+                                        state.winner = response.json["id"] as? String
+                                        state.wonAt = .now
+                                    }
+                                }
                             }
                             return seen
                         }
                     }
+                    group.addTask {
+                        _ = await eventually { race.state.withLock { $0.attempts >= 4 } }
+                        let status = try await client.delete("\(path)/\(target)").status
+                        race.state.withLock { $0.deletedAt = .now }
+                        return [status]
+                    }
+                    group.addTask {
+                        var seen: [Int] = []
+                        let deadline = ContinuousClock.now.advanced(by: .seconds(10))
+                        while race.state.withLock({ $0.winner == nil }) && ContinuousClock.now < deadline {
+                            let name = "churn-" + UUID().uuidString.prefix(8).lowercased()
+                            let created = try await client.post(path, ["name": name])
+                            seen.append(created.status)
+                            guard let churned = created.json["id"] as? String else { continue }
+                            seen.append(try await client.delete("\(path)/\(churned)").status)
+                        }
+                        return seen
+                    }
                     return try await group.reduce(into: [Int]()) { $0 += $1 }
                 }
             }
-            slowest = max(slowest, ContinuousClock.now - started)
             unexpected += statuses.filter { $0 != 200 && $0 != 409 }
-            id = try #require(winner.id.withLock { $0 })
+            let (winner, deletedAt, wonAt) = race.state.withLock { ($0.winner, $0.deletedAt, $0.wonAt) }
+            guard let winner else {
+                Issue.record("nobody took the name back within 10 s")
+                break
+            }
+            id = winner
+            if let deletedAt, let wonAt { slowest = max(slowest, wonAt - deletedAt) }
         }
         service.application.stop(gracePeriod: .seconds(1))
         let deadlocks = try DatabaseStatistics.settledDeadlocks(url: service.database.url)
@@ -132,7 +163,14 @@ import TestSupport
     }
 }
 
-/// The id of the namespace that won a race for a name, shared by the racing tasks.
-private final class Winner: Sendable {
-    let id = Mutex<String?>(nil)
+/// One round of the race for a name, shared by the racing tasks.
+private final class Race: Sendable {
+    struct State {
+        var winner: String?
+        var attempts = 0
+        var deletedAt: ContinuousClock.Instant?
+        var wonAt: ContinuousClock.Instant?
+    }
+
+    let state = Mutex(State())
 }
