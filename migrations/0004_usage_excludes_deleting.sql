@@ -5,9 +5,9 @@
 -- Why: until now the purger's DELETE decremented the count from a trigger, locking the usage row
 -- after the namespace rows it had deleted, while a create locks the usage row first and then, when
 -- it inserts a name the purger is deleting, waits on the purger's transaction (the unique index on
--- (region, name)): a cycle, which PostgreSQL broke by killing one of them (5 deadlocks in 10
--- delete-and-recreate rounds; 215 with four purgers over six organizations, whose triggers also
--- locked usage rows in different orders).
+-- (region, name)): a cycle, which PostgreSQL broke by killing one of them; and purgers deleting
+-- rows of several organizations locked usage rows in different orders (README, "Creates, deletes
+-- and purgers never deadlock", has the numbers).
 --
 -- Now a namespace stops counting when it is marked 'deleting' (its quota slot is free at once),
 -- and the purger's DELETE of a 'deleting' row fires no usage trigger. The lock order of every
