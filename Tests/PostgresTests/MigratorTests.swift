@@ -104,6 +104,49 @@ import TestSupport
         #expect(try Migrator(migrations: [first, third, fourth], logger: logger).migrate(on: database.pool) == [fourth])
     }
 
+    @Test func aMigrationChosenAsADeadlockVictimIsTriedAgain() async throws {
+        try database.pool.withConnection { try $0.execute("CREATE TABLE first_locked (id int); CREATE TABLE then_locked (id int)") }
+        // Another session holds then_locked and, once the migration holds first_locked and waits
+        // for then_locked, asks for first_locked: a cycle. The migration waited first, so its
+        // deadlock check runs first and it is the victim.
+        let url = database.url
+        async let other: Void = blocking {
+            let other = try Connection(connectionString: url)
+            try other.execute("BEGIN; LOCK TABLE then_locked IN ACCESS EXCLUSIVE MODE")
+            let watcher = try Connection(connectionString: url)
+            let deadline = ContinuousClock.now.advanced(by: .seconds(10))
+            while try watcher.query(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )[0].int64(0) == 0 {
+                guard ContinuousClock.now < deadline else { throw TestFailure("the migration never waited") }
+                Thread.sleep(forTimeInterval: 0.01)
+            }
+            try other.execute("LOCK TABLE first_locked IN ACCESS EXCLUSIVE MODE; COMMIT")
+        }
+        let holding = try await eventually {
+            try database.pool.withConnection { connection in
+                try connection.query("""
+                    SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+                     WHERE c.relname = 'then_locked' AND l.granted
+                    """)[0].int64(0) > 0
+            }
+        }
+        #expect(holding)
+        let logs = LogSink.memory()
+        let migrator = Migrator(
+            migrations: [Migration(version: 1, name: "locks", sql: """
+                LOCK TABLE first_locked IN ACCESS EXCLUSIVE MODE;
+                LOCK TABLE then_locked IN ACCESS EXCLUSIVE MODE;
+                CREATE TABLE after_the_locks (id int)
+                """)],
+            logger: Logger(label: "test", level: .warning, sink: logs))
+        let pool = database.pool
+        let applied = try await blocking { try migrator.migrate(on: pool).map(\.version) }
+        try await other
+        #expect(applied == [1])
+        #expect(logs.lines.contains { $0.contains("deadlock victim") })
+    }
+
     @Test func failedMigrationRollsBackEverything() throws {
         let broken = [
             Migration(version: 1, name: "good", sql: "CREATE TABLE good (id int)"),
