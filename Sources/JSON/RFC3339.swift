@@ -9,8 +9,16 @@ public enum RFC3339 {
         return String(decoding: bytes, as: UTF8.self)
     }
 
+    /// The first and last instants a four-digit year can write: 0001-01-01T00:00:00.000000Z and
+    /// 9999-12-31T23:59:59.999999Z.
+    public static let representable: ClosedRange<Int64> = -62_135_596_800_000_000...253_402_300_799_999_999
+
     /// Appends the formatted timestamp's 27 bytes to `bytes`.
-    public static func append(microsecondsSinceEpoch micros: Int64, to bytes: inout [UInt8]) {
+    ///
+    /// Total: an instant outside `representable` (such as PostgreSQL's `infinity`, read as
+    /// `Int64.max`) is written as the nearest bound, so that clients that parse RFC 3339 still can.
+    public static func append(microsecondsSinceEpoch unclamped: Int64, to bytes: inout [UInt8]) {
+        let micros = min(max(unclamped, representable.lowerBound), representable.upperBound)
         let seconds = micros >= 0 ? micros / 1_000_000 : (micros - 999_999) / 1_000_000
         let fraction = Int(micros - seconds * 1_000_000)
         let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400

@@ -6,7 +6,8 @@ public struct MigrationError: Error, Sendable, CustomStringConvertible {
         case badFileName(String)
         case duplicateVersion(Int)
         case checksumMismatch(version: Int, name: String)
-        case databaseNewer(version: Int, known: Int)
+        case databaseNewer(versions: [Int], known: Int)
+        case outOfOrder(versions: [String], newestApplied: Int)
         case failed(version: Int, name: String)
     }
 
@@ -26,16 +27,26 @@ public struct MigrationError: Error, Sendable, CustomStringConvertible {
     static func checksumMismatch(version: Int, name: String) -> MigrationError {
         MigrationError(.checksumMismatch(version: version, name: name))
     }
-    static func databaseNewer(version: Int, known: Int) -> MigrationError {
-        MigrationError(.databaseNewer(version: version, known: known))
+    static func databaseNewer(versions: [Int], known: Int) -> MigrationError {
+        MigrationError(.databaseNewer(versions: versions, known: known))
+    }
+    static func outOfOrder(versions: [String], newestApplied: Int) -> MigrationError {
+        MigrationError(.outOfOrder(versions: versions, newestApplied: newestApplied))
     }
     static func failed(version: Int, name: String, _ error: PostgresError) -> MigrationError {
         MigrationError(.failed(version: version, name: name), underlying: error)
     }
 
-    /// Whether the database has a migration this build does not know (the code is older than the schema).
+    /// Whether the database has a migration applied that this build does not know (the code is
+    /// older than the schema, or from another branch).
     public var isDatabaseNewer: Bool {
         if case .databaseNewer = code { return true }
+        return false
+    }
+
+    /// Whether a migration of this build older than the newest applied one was never applied.
+    public var isOutOfOrder: Bool {
+        if case .outOfOrder = code { return true }
         return false
     }
 
@@ -57,8 +68,14 @@ public struct MigrationError: Error, Sendable, CustomStringConvertible {
             "two migration files have version \(version)"
         case .checksumMismatch(let version, let name):
             "migration \(version) (\(name)) was edited after it was applied; restore the applied file and add a new migration instead"
-        case .databaseNewer(let version, let known):
-            "the database has migration \(version) applied but this registryd only knows up to \(known); run a newer registryd"
+        case .databaseNewer(let versions, let known):
+            "the database has migration\(versions.count == 1 ? "" : "s") \(versions.map(String.init).joined(separator: ", ")) applied, "
+                + "which this registryd does not know (its migrations go up to \(known)); run a newer registryd, "
+                + "or the one that applied \(versions.count == 1 ? "it" : "them")"
+        case .outOfOrder(let versions, let newestApplied):
+            "migration\(versions.count == 1 ? "" : "s") \(versions.joined(separator: ", ")) \(versions.count == 1 ? "is" : "are") "
+                + "not applied but the newer migration \(newestApplied) is: applying \(versions.count == 1 ? "it" : "them") now "
+                + "would run out of order; renumber \(versions.count == 1 ? "it" : "them") after \(newestApplied)"
         case .failed(let version, let name):
             "migration \(version) (\(name)) failed and was rolled back: \(underlying?.detail ?? "unknown error")"
         }

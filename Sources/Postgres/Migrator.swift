@@ -5,8 +5,13 @@ import Log
 /// All pending migrations apply in one READ COMMITTED transaction that first takes a
 /// transaction-scoped advisory lock, so instances starting together serialize: the first applies,
 /// the others wait on the lock and then find nothing to do. Each applied migration is recorded
-/// with its checksum in `registryd_schema_migrations`; start-up stops when an applied file was
-/// edited or the database knows a migration this build does not.
+/// with its checksum in `registryd_schema_migrations`.
+///
+/// One rule decides whether a database can be migrated: its applied migrations must be exactly
+/// the first ones of this build, unchanged. Anything else stops start-up (and `migrate`) with an
+/// error naming the versions: an applied version this build does not know (a newer or another
+/// branch's registryd applied it), an applied file edited since, or a migration of this build
+/// older than the newest applied one that is not applied (it would run out of order).
 public struct Migrator: Sendable {
     /// Where what has been applied is recorded.
     public static let bookkeepingTable = "registryd_schema_migrations"
@@ -25,8 +30,9 @@ public struct Migrator: Sendable {
 
     /// One migration's state in a database.
     public struct Status: Sendable, Equatable {
-        /// Applied, pending, applied from a file that has since changed, or applied but unknown here.
-        public enum State: String, Sendable { case applied, pending, changed, unknown }
+        /// Applied; pending; applied from a file that has since changed; applied but unknown here;
+        /// or not applied though a newer one is (`outOfOrder`: it will never be applied).
+        public enum State: String, Sendable { case applied, pending, changed, unknown, outOfOrder = "out-of-order" }
         public let version: Int
         public let name: String
         public let state: State
@@ -37,8 +43,24 @@ public struct Migrator: Sendable {
     // MARK: - Applying
 
     /// Applies every pending migration and returns them; returns `[]` when the schema is current.
+    ///
+    /// Throws before applying anything when the database breaks the rule above. A migration that
+    /// PostgreSQL chose as the victim of a deadlock (its table locks against writers of an older
+    /// registryd still running) rolls back entirely and is tried again, up to three times.
     @discardableResult
     public func migrate(on pool: ConnectionPool) throws -> [Migration] {
+        var attempt = 1
+        while true {
+            do {
+                return try migrateOnce(on: pool)
+            } catch let error as MigrationError where error.underlying?.sqlState == "40P01" && attempt < 3 {
+                logger.warning("migration chosen as a deadlock victim; trying again", ["attempt": .int(attempt)])
+                attempt += 1
+            }
+        }
+    }
+
+    private func migrateOnce(on pool: ConnectionPool) throws -> [Migration] {
         try pool.withConnection { connection in
             try connection.withTransaction(isolation: .readCommitted) { connection in
                 // Migrations may run long and wait on other instances' lock: no statement timeout here.
@@ -52,9 +74,10 @@ public struct Migrator: Sendable {
                         applied_at timestamptz NOT NULL DEFAULT now()
                     )
                     """)
-                let applied = try readApplied(connection)
-                try verify(applied)
-                let pending = migrations.filter { applied[$0.version] == nil }
+                let statuses = statuses(applied: try readApplied(connection))
+                if let refusal = Self.refusal(statuses) { throw refusal }
+                let pendingVersions = Set(statuses.filter { $0.state == .pending }.map(\.version))
+                let pending = migrations.filter { pendingVersions.contains($0.version) }
                 for migration in pending {
                     do throws(PostgresError) {
                         try connection.execute(migration.sql)
@@ -79,10 +102,33 @@ public struct Migrator: Sendable {
     /// The state of every migration, read on `connection`.
     public func status(on connection: Connection) throws -> [Status] {
         let exists = try connection.query("SELECT to_regclass($1) IS NOT NULL", [Self.bookkeepingTable])
-        let applied: [Int: AppliedMigration] = try exists[0].bool(0) ? readApplied(connection) : [:]
+        return statuses(applied: try exists[0].bool(0) ? readApplied(connection) : [:])
+    }
+
+    /// Why the database in `statuses` cannot be migrated by this build, or nil when it can.
+    public static func refusal(_ statuses: [Status]) -> MigrationError? {
+        let unknown = statuses.filter { $0.state == .unknown }
+        if !unknown.isEmpty {
+            let known = statuses.filter { $0.state != .unknown }.map(\.version).max() ?? 0
+            return .databaseNewer(versions: unknown.map(\.version), known: known)
+        }
+        if let changed = statuses.first(where: { $0.state == .changed }) {
+            return .checksumMismatch(version: changed.version, name: changed.name)
+        }
+        let outOfOrder = statuses.filter { $0.state == .outOfOrder }
+        if !outOfOrder.isEmpty {
+            let newest = statuses.filter { $0.appliedAt != nil }.map(\.version).max() ?? 0
+            return .outOfOrder(versions: outOfOrder.map { "\($0.version) (\($0.name))" }, newestApplied: newest)
+        }
+        return nil
+    }
+
+    private func statuses(applied: [Int: AppliedMigration]) -> [Status] {
+        let newestApplied = applied.keys.max() ?? 0
         var statuses = migrations.map { migration in
             guard let record = applied[migration.version] else {
-                return Status(version: migration.version, name: migration.name, state: .pending, appliedAt: nil)
+                let state: Status.State = migration.version < newestApplied ? .outOfOrder : .pending
+                return Status(version: migration.version, name: migration.name, state: state, appliedAt: nil)
             }
             let state: Status.State = record.checksum == migration.checksum ? .applied : .changed
             return Status(version: migration.version, name: migration.name, state: state, appliedAt: record.appliedAt)
@@ -123,17 +169,5 @@ public struct Migrator: Sendable {
                 version: version, name: try row.string(1), checksum: try row.string(2), appliedAt: try row.timestamp(3))
         }
         return applied
-    }
-
-    private func verify(_ applied: [Int: AppliedMigration]) throws(MigrationError) {
-        let known = migrations.last?.version ?? 0
-        if let newest = applied.keys.max(), newest > known || !migrations.contains(where: { $0.version == newest }) {
-            throw .databaseNewer(version: newest, known: known)
-        }
-        for migration in migrations {
-            if let record = applied[migration.version], record.checksum != migration.checksum {
-                throw .checksumMismatch(version: migration.version, name: migration.name)
-            }
-        }
     }
 }

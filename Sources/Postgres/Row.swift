@@ -52,11 +52,18 @@ public struct Row {
     }
 
     /// A `timestamptz` or `timestamp` column, as microseconds since 1970-01-01T00:00:00Z.
+    ///
+    /// Total: `infinity` is `Int64.max` and `-infinity` is `Int64.min` (so an `expires_at` of
+    /// `infinity` compares as never reached, `-infinity` as long past), and a finite value too far
+    /// out to shift to the Unix epoch saturates to the same bounds (PostgreSQL allows years up to
+    /// 294276, a few hundred thousand microseconds' worth of `Int64` beyond what fits).
     public func timestamp(_ column: Int) throws(PostgresError) -> Int64 {
         let bytes = try value(column, types: [Self.timestamptzOID, Self.timestampOID], length: 8)
         var micros: Int64 = 0
         for byte in bytes { micros = micros << 8 | Int64(byte) }
-        return micros + Self.postgresEpochOffsetMicros
+        if micros == .max || micros == .min { return micros }  // PostgreSQL's infinity, -infinity
+        let (shifted, overflow) = micros.addingReportingOverflow(Self.postgresEpochOffsetMicros)
+        return overflow ? .max : shifted
     }
 
     /// A `timestamptz` column that may be NULL.

@@ -74,7 +74,7 @@ public struct NamespaceAPI: Sendable {
         }
         try body.throwIfInvalid()
 
-        let project = try resolveProject(projectID: projectID, organizationID: organizationID, caller: caller)
+        let project = try await resolveProject(projectID: projectID, organizationID: organizationID, caller: caller)
         let namespace = NewNamespace(
             region: region, name: name!, description: description,
             organizationID: caller.organizationID, projectID: project, isPublic: isPublic)
@@ -132,18 +132,23 @@ public struct NamespaceAPI: Sendable {
         return (region, id)
     }
 
-    /// The project a new namespace goes to, as the contract resolves it.
+    /// The project a new namespace goes to, as the contract resolves it (CONTRACT.md, "Create").
     ///
-    /// `project_id` given: that project. Only `organization_id` (deprecated) given: it must be the
-    /// caller's, and the project is the organization's default project, whose id is the
-    /// organization's. Neither: the caller's project. A project-scoped key can only create in
-    /// its own project.
-    private func resolveProject(projectID: UUID?, organizationID: UUID?, caller: Caller) throws -> UUID {
+    /// `project_id` given: that project, unless it is known to belong to another organization
+    /// (403). Only `organization_id` (deprecated) given: it must be the caller's, and the project is
+    /// the organization's default project, whose id is the organization's. Neither: the caller's
+    /// project, the organization's default one for an organization-wide key. A project-scoped key
+    /// creates only in its own project, so it is refused (403) whichever way another is named.
+    private func resolveProject(projectID: UUID?, organizationID: UUID?, caller: Caller) async throws -> UUID {
         if let organizationID, organizationID != caller.organizationID {
             throw APIError.permissionsDenied("namespace", action: "create")
         }
-        let project = projectID ?? caller.projectID ?? caller.organizationID
+        let project = projectID ?? (organizationID != nil ? caller.organizationID : caller.projectID ?? caller.organizationID)
         if let scoped = caller.projectID, project != scoped {
+            throw APIError.permissionsDenied("namespace", action: "create")
+        }
+        if caller.projectID == nil, project != caller.organizationID,
+           try await repository.projectBelongsToAnotherOrganization(project, organization: caller.organizationID) {
             throw APIError.permissionsDenied("namespace", action: "create")
         }
         return project

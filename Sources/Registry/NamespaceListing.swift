@@ -34,16 +34,18 @@ public enum NamespaceOrder: String, Sendable, CaseIterable {
     }
 }
 
-/// Which namespaces a listing returns: always one region, and what the client filtered on.
+/// Which namespaces a listing returns: always one region of one organization, and what the
+/// client filtered on.
 public struct NamespaceFilter: Sendable, Equatable {
     public var region: String
-    /// The caller's organization: a listing never crosses organizations.
-    public var organizationID: UUID?
+    /// The caller's organization: required, since a listing never crosses organizations (and
+    /// every listing index leads with it).
+    public var organizationID: UUID
     public var projectID: UUID?
     /// Exact name.
     public var name: String?
 
-    public init(region: String, organizationID: UUID? = nil, projectID: UUID? = nil, name: String? = nil) {
+    public init(region: String, organizationID: UUID, projectID: UUID? = nil, name: String? = nil) {
         self.region = region
         self.organizationID = organizationID
         self.projectID = projectID

@@ -6,7 +6,9 @@ import Postgres
 ///
 /// It wakes every `interval` (200 ms by default, so a deleted namespace is gone well within the
 /// contract's second) and purges in batches until none is left. Several service instances may
-/// run one each against the same database: the purge statement skips rows another has locked.
+/// run one each against the same database: the purge statement skips rows another has locked,
+/// and touches no lock that a create or a delete holds (see `NamespaceRepository+Purging`), so
+/// purgers, creates and deletes never deadlock. A row that cannot be deleted stops only itself.
 public final class NamespacePurger: @unchecked Sendable {
     private let repository: NamespaceRepository
     private let interval: Duration
@@ -42,14 +44,65 @@ public final class NamespacePurger: @unchecked Sendable {
     }
 
     /// Purges everything marked `deleting` now; returns how many namespaces were removed.
+    ///
+    /// Batches of `batchSize` rows in one statement each; when a batch fails for a reason of its
+    /// own rows (not an outage), that batch is purged row by row, so that one bad row stops only
+    /// itself: it is logged with its id and the database's error, and marked `error` (see
+    /// `NamespaceRepository.markPurgeFailed`), and every other row is removed. An outage or a
+    /// cancelled statement ends the pass, to be retried on the next tick.
     @discardableResult
     public func purgeNow() throws -> Int {
         var total = 0
         while true {
-            let purged = try repository.purgeDeleting(limit: 500)
-            total += purged
-            if purged < 500 { return total }
+            do {
+                let purged = try repository.purgeDeleting(limit: Self.batchSize)
+                total += purged
+                if purged < Self.batchSize { return total }
+            } catch let error as PostgresError where !Self.isTransient(error) {
+                logger.warning("a purge batch failed; purging it row by row", ["error": .string(error.detail)])
+                let (removed, settled, examined) = try purgeRowByRow()
+                total += removed
+                // Stop when the queue is drained, or when nothing could be settled (every row
+                // failed and could not even be marked): the next tick tries again.
+                if examined < Self.batchSize || settled == 0 { return total }
+            }
         }
+    }
+
+    /// Rows per purge statement.
+    static let batchSize = 500
+
+    /// Purges the oldest batch one statement per row; returns the rows removed, the rows settled
+    /// (removed, gone meanwhile, or marked `error`) and the rows examined.
+    private func purgeRowByRow() throws -> (removed: Int, settled: Int, examined: Int) {
+        let ids = try repository.deletingIDs(limit: Self.batchSize)
+        var removed = 0, settled = 0
+        for id in ids {
+            do {
+                if try repository.purgeOne(id: id) { removed += 1 }
+                settled += 1
+            } catch let error as PostgresError where !Self.isTransient(error) {
+                logger.error("a namespace marked deleting cannot be removed; marking it error", [
+                    "namespace_id": .string(id.lowercasedString), "error": .string(error.detail)])
+                do {
+                    _ = try repository.markPurgeFailed(id: id, message: Self.failureMessage)
+                    settled += 1
+                } catch let error as PostgresError where !Self.isTransient(error) {
+                    logger.error("a namespace that cannot be removed cannot be marked error either", [
+                        "namespace_id": .string(id.lowercasedString), "error": .string(error.detail)])
+                }
+            }
+        }
+        return (removed, settled, ids.count)
+    }
+
+    /// What the owner of a namespace that could not be removed reads in its `status_message`
+    /// (the database's own text goes to the log only).
+    static let failureMessage = "the namespace could not be deleted; delete it again to retry"
+
+    /// An outage, a cancelled statement or a lock not granted: nothing wrong with the rows.
+    private static func isTransient(_ error: PostgresError) -> Bool {
+        error.isUnavailable || error.sqlState == "55P03"
     }
 
     private func run() {

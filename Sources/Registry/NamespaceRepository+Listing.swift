@@ -29,12 +29,8 @@ extension NamespaceRepository {
     static func listingStatement(
         filter: NamespaceFilter, page: PageRequest, order: NamespaceOrder
     ) -> (String, [(any PostgresParameter)?]) {
-        var parameters: [(any PostgresParameter)?] = [filter.region]
-        var conditions = ["region = $1"]
-        if let organizationID = filter.organizationID {
-            parameters.append(organizationID)
-            conditions.append("organization_id = $\(parameters.count)")
-        }
+        var parameters: [(any PostgresParameter)?] = [filter.organizationID, filter.region]
+        var conditions = ["organization_id = $1", "region = $2"]
         if let projectID = filter.projectID {
             parameters.append(projectID)
             conditions.append("project_id = $\(parameters.count)")

@@ -41,6 +41,22 @@ public struct NamespaceRepository: Sendable {
     /// scoped to one: parameters $3 (organization) and $4 (project or NULL).
     static let scope = "organization_id = $3 AND ($4::uuid IS NULL OR project_id = $4)"
 
+    /// Whether `project` is known to belong to an organization other than `organization`: it is
+    /// another organization's default project (an organization with namespaces or keys has the
+    /// id), or another organization's key is scoped to it. Projects are not stored anywhere else,
+    /// so a project nobody has used yet is anyone's to take.
+    public func projectBelongsToAnotherOrganization(_ project: UUID, organization: UUID) async throws -> Bool {
+        let result = try await database.read(
+            """
+            SELECT $1::uuid <> $2::uuid AND (
+                   EXISTS (SELECT 1 FROM organization_usage WHERE organization_id = $1)
+                OR EXISTS (SELECT 1 FROM api_keys WHERE organization_id = $1)
+                OR EXISTS (SELECT 1 FROM api_keys WHERE project_id = $1 AND organization_id <> $2))
+            """,
+            [project, organization])
+        return try result.first?.bool(0) ?? false
+    }
+
     // MARK: - Writing
 
     /// What `create` did.
@@ -57,8 +73,10 @@ public struct NamespaceRepository: Sendable {
     /// One statement, so one round trip: it locks the organization's row of `organization_usage`
     /// (creating it if needed) and inserts only while the count is below the quota. Concurrent
     /// creates of one organization queue on that row lock and each sees the count the previous
-    /// one committed, so the quota holds exactly; the count itself is kept by triggers on
-    /// `namespaces` (migration 0003).
+    /// one committed, so the quota holds exactly; the count itself (namespaces not `deleting`) is
+    /// kept by triggers on `namespaces` (migration 0004). The usage row is locked before the
+    /// namespace, the order every writer follows (see 0004), so waiting on a purger's pending
+    /// delete of the same name cannot deadlock.
     public func create(_ namespace: NewNamespace, quota: Int) async throws -> CreateOutcome {
         try await database.write { connection in
             let result: QueryResult
@@ -119,35 +137,27 @@ public struct NamespaceRepository: Sendable {
     ///
     /// Marking twice is harmless: a namespace already `deleting` keeps its `updated_at`, which
     /// records when it was marked; the purger removes it on its next pass, oldest marks first.
+    /// A `deleting` namespace no longer counts towards the quota: the trigger that decrements the
+    /// organization's usage row fires with this update, so the statement locks that row first
+    /// (the CTE is scanned before any namespace row reaches the update), in the order creates
+    /// take them (migration 0004).
     public func markDeleting(id: UUID, region: String, caller: Caller) async throws -> Namespace? {
         try await database.write { connection in
             let result = try connection.query(
                 """
-                UPDATE namespaces
+                WITH usage AS (
+                    SELECT organization_id FROM organization_usage WHERE organization_id = $3 FOR UPDATE
+                )
+                UPDATE namespaces AS n
                    SET status = 'deleting',
-                       updated_at = CASE WHEN status = 'deleting' THEN updated_at ELSE clock_timestamp() END
-                 WHERE id = $1 AND region = $2 AND \(Self.scope)
-                RETURNING \(Self.columns)
+                       updated_at = CASE WHEN n.status = 'deleting' THEN n.updated_at ELSE clock_timestamp() END
+                  FROM usage
+                 WHERE n.id = $1 AND n.region = $2 AND n.organization_id = usage.organization_id
+                   AND ($4::uuid IS NULL OR n.project_id = $4)
+                RETURNING \(Self.qualifiedColumns)
                 """,
                 [id, region, caller.organizationID, caller.projectID])
             return try result.first.map { try Namespace(row: $0) }
-        }
-    }
-
-    /// Removes up to `limit` namespaces marked `deleting` (second phase of a delete); returns how many.
-    ///
-    /// `FOR UPDATE SKIP LOCKED` lets several service instances purge at once without waiting on,
-    /// or deleting twice, the same rows.
-    public func purgeDeleting(limit: Int = 500) throws -> Int {
-        try pool.withConnection { connection in
-            let result = try connection.query(
-                """
-                DELETE FROM namespaces WHERE id IN (
-                    SELECT id FROM namespaces WHERE status = 'deleting'
-                     ORDER BY updated_at LIMIT $1 FOR UPDATE SKIP LOCKED)
-                """,
-                [limit])
-            return result.affectedRows
         }
     }
 }

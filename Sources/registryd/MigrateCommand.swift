@@ -15,10 +15,11 @@ enum MigrateCommand {
                 let statuses = try migrator.status(on: pool)
                 for status in statuses {
                     let applied = status.appliedAt.map { RFC3339.format(microsecondsSinceEpoch: $0) } ?? "-"
-                    print("\(String(format: "%04d", status.version))  \(status.state.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0))  \(applied)  \(status.name)")
+                    print("\(String(format: "%04d", status.version))  \(status.state.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0))  \(applied)  \(status.name)")
                 }
                 let current = statuses.allSatisfy { $0.state == .applied }
                 print(current ? "schema is current" : "schema is NOT current")
+                if let refusal = Migrator.refusal(statuses) { print("cannot migrate: \(refusal)") }
                 return current ? 0 : 3
             }
             try Database.waitUntilReachable(pool, timeout: .seconds(configuration.startupTimeoutSeconds), logger: logger)

@@ -31,6 +31,20 @@ import TestSupport
         #expect(try row.optionalString(9) == nil)
     }
 
+    @Test func infiniteAndFarTimestampsDecodeToTheBoundsInsteadOfTrapping() throws {
+        let connection = try Connection(connectionString: database.url)
+        let row = try #require(try connection.query(
+            """
+            SELECT 'infinity'::timestamptz, '-infinity'::timestamptz, '294276-12-31 23:59:59.999999+00'::timestamptz,
+                   '0001-01-01 00:00:00+00'::timestamptz, 'infinity'::timestamp
+            """).first)
+        #expect(try row.timestamp(0) == Int64.max)
+        #expect(try row.timestamp(1) == Int64.min)
+        #expect(try row.timestamp(2) == Int64.max)  // finite, but past what Int64 holds from 1970
+        #expect(try row.timestamp(3) == -62_135_596_800_000_000)
+        #expect(try row.timestamp(4) == Int64.max)
+    }
+
     @Test func wrongTypeOrNullIsAnErrorNotAGuess() throws {
         let connection = try Connection(connectionString: database.url)
         let row = try #require(try connection.query("SELECT 1::int, NULL::uuid").first)

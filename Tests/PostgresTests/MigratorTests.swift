@@ -62,6 +62,91 @@ import TestSupport
         }
     }
 
+    @Test func anAppliedVersionThisBuildDoesNotKnowStopsStartUpEvenBelowItsNewest() throws {
+        // A database migrated by another branch's build: 1, 2 and 3 applied; this build has 1 and 3.
+        let other = (1...3).map { Migration(version: $0, name: "m\($0)", sql: "SELECT \($0)") }
+        try Migrator(migrations: other, logger: logger).migrate(on: database.pool)
+        let ours = Migrator(migrations: [other[0], other[2]], logger: logger)
+        do {
+            try ours.migrate(on: database.pool)
+            Issue.record("a database with an unknown migration was accepted")
+        } catch let error as MigrationError {
+            #expect(error.isDatabaseNewer)
+            #expect(error.description.contains("migration 2 applied"))
+            #expect(error.description.contains("run a newer registryd"))
+        }
+        let statuses = try ours.status(on: database.pool)
+        #expect(statuses.map(\.state) == [.applied, .unknown, .applied])
+        #expect(Migrator.refusal(statuses)?.isDatabaseNewer == true)
+    }
+
+    @Test func anOlderMigrationAddedAfterANewerOneWasAppliedIsRefused() throws {
+        let first = Migration(version: 1, name: "first", sql: "CREATE TABLE first (id int)")
+        let third = Migration(version: 3, name: "third", sql: "CREATE TABLE third (id int)")
+        try Migrator(migrations: [first, third], logger: logger).migrate(on: database.pool)
+        // A branch adds 2 after 3 was applied: applying it now would run it after 3.
+        let second = Migration(version: 2, name: "second", sql: "CREATE TABLE second (id int)")
+        let migrator = Migrator(migrations: [first, second, third], logger: logger)
+        do {
+            try migrator.migrate(on: database.pool)
+            Issue.record("a migration was applied out of order")
+        } catch let error as MigrationError {
+            #expect(error.isOutOfOrder)
+            #expect(error.description.contains("migration 2 (second) is not applied but the newer migration 3 is"))
+        }
+        let exists: Bool = try database.pool.withConnection { try $0.query("SELECT to_regclass('second') IS NOT NULL")[0].bool(0) }
+        #expect(!exists)
+        let statuses = try migrator.status(on: database.pool)
+        #expect(statuses.map(\.state) == [.applied, .outOfOrder, .applied])
+        #expect(try !migrator.isCurrent(on: database.pool))
+        // A new migration after the newest applied one is simply pending.
+        let fourth = Migration(version: 4, name: "fourth", sql: "SELECT 4")
+        #expect(try Migrator(migrations: [first, third, fourth], logger: logger).migrate(on: database.pool) == [fourth])
+    }
+
+    @Test func aMigrationChosenAsADeadlockVictimIsTriedAgain() async throws {
+        try database.pool.withConnection { try $0.execute("CREATE TABLE first_locked (id int); CREATE TABLE then_locked (id int)") }
+        // Another session holds then_locked and, once the migration holds first_locked and waits
+        // for then_locked, asks for first_locked: a cycle. The migration waited first, so its
+        // deadlock check runs first and it is the victim.
+        let url = database.url
+        async let other: Void = blocking {
+            let other = try Connection(connectionString: url)
+            try other.execute("BEGIN; LOCK TABLE then_locked IN ACCESS EXCLUSIVE MODE")
+            let watcher = try Connection(connectionString: url)
+            let deadline = ContinuousClock.now.advanced(by: .seconds(10))
+            while try watcher.query(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )[0].int64(0) == 0 {
+                guard ContinuousClock.now < deadline else { throw TestFailure("the migration never waited") }
+                Thread.sleep(forTimeInterval: 0.01)
+            }
+            try other.execute("LOCK TABLE first_locked IN ACCESS EXCLUSIVE MODE; COMMIT")
+        }
+        let holding = try await eventually {
+            try database.pool.withConnection { connection in
+                try connection.query("""
+                    SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+                     WHERE c.relname = 'then_locked' AND l.granted
+                    """)[0].int64(0) > 0
+            }
+        }
+        #expect(holding)
+        let logs = LogSink.memory()
+        let migrator = Migrator(
+            migrations: [Migration(version: 1, name: "locks", sql: """
+                LOCK TABLE first_locked IN ACCESS EXCLUSIVE MODE;
+                LOCK TABLE then_locked IN ACCESS EXCLUSIVE MODE;
+                CREATE TABLE after_the_locks (id int)
+                """)],
+            logger: Logger(label: "test", level: .warning, sink: logs))
+        let pool = database.pool
+        let applied = try await blocking { try migrator.migrate(on: pool).map(\.version) }
+        try await other
+        #expect(applied == [1])
+        #expect(logs.lines.contains { $0.contains("deadlock victim") })
+    }
+
     @Test func failedMigrationRollsBackEverything() throws {
         let broken = [
             Migration(version: 1, name: "good", sql: "CREATE TABLE good (id int)"),

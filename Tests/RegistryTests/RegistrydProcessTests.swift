@@ -46,6 +46,29 @@ import TestSupport
         #expect(again.output.contains("nothing to apply"))
     }
 
+    @Test func aDatabaseWithAMigrationThisBuildDoesNotKnowIsRefusedByNameAtStartUp() async throws {
+        let url = try TestPostgres.createDatabase()
+        #expect(try await RegistrydProcess.run(["migrate"], environment: ["DATABASE_URL": url]).status == 0)
+        // A build without migration 4 (another branch's), whose newest migration is applied.
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("migrations-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        for file in try FileManager.default.contentsOfDirectory(atPath: TestPostgres.migrationsDirectory)
+        where file.hasSuffix(".sql") && !file.hasPrefix("0004_") {
+            try FileManager.default.copyItem(
+                atPath: TestPostgres.migrationsDirectory + "/" + file, toPath: directory.appendingPathComponent(file).path)
+        }
+        let environment = ["DATABASE_URL": url, "PORT": "0", "MIGRATIONS_DIR": directory.path]
+
+        let serve = try await RegistrydProcess.run(["serve"], environment: environment)
+        #expect(serve.status != 0)
+        #expect(serve.output.contains("migration 4 applied, which this registryd does not know"), "\(serve.output)")
+        let status = try await RegistrydProcess.run(["migrate", "--status"], environment: environment)
+        #expect(status.status == 3)
+        #expect(status.output.contains("0004  unknown"), "\(status.output)")
+        #expect(status.output.contains("cannot migrate: the database has migration 4 applied"), "\(status.output)")
+    }
+
     @Test func twoInstancesStartedTogetherOnAnEmptyDatabaseBothServe() async throws {
         let url = try TestPostgres.createDatabase()
         let environment = ["DATABASE_URL": url, "PORT": "0", "LISTEN_ADDRESS": "127.0.0.1"]

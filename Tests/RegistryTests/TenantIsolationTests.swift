@@ -66,6 +66,29 @@ import TestSupport
         #expect(created["organization_id"] as? String == lower(organizationA))
     }
 
+    @Test func aProjectKnownToBelongToAnotherOrganizationIsRefused() async throws {
+        // B's default project, a project B's key is scoped to, and the default project of an
+        // organization C known only by its namespaces (its key is gone).
+        let projectB2 = UUID()
+        _ = try service.client(organization: organizationB, project: projectB2)
+        let organizationC = UUID()
+        #expect(try await service.client(organization: organizationC).post(path, ["name": "c-only-ns"]).status == 200)
+        try service.database.pool.withConnection { connection in
+            _ = try connection.query("DELETE FROM api_keys WHERE organization_id = $1", [organizationC])
+        }
+        for (name, project) in [("b-default", organizationB), ("b-scoped", projectB2), ("c-default", organizationC)] {
+            let refused = try await alice.post(path, ["name": name, "project_id": lower(project)])
+            #expect(refused.status == 403, "\(name)")
+            #expect(refused.json["type"] as? String == "permissions_denied")
+        }
+        // The organization's own projects, and a project nobody has used yet, are accepted.
+        for (index, project) in [organizationA, projectA2, UUID()].enumerated() {
+            let created = try await alice.post(path, ["name": "own-project-\(index)", "project_id": lower(project)])
+            #expect(created.status == 200)
+            #expect(created.json["project_id"] as? String == lower(project))
+        }
+    }
+
     @Test func projectScopedKeySeesAndCreatesOnlyInItsProject() async throws {
         let defaultProject = try #require(try await alice.post(path, ["name": "default-project-ns"]).json["id"] as? String)
         let inProject = try await scoped.post(path, ["name": "scoped-ns"])
@@ -79,10 +102,12 @@ import TestSupport
         #expect(try await scoped.delete("\(path)/\(defaultProject)").status == 404)
         #expect(try await scoped.get("\(path)?project_id=\(lower(organizationA))").status == 403)
         #expect(try await scoped.post(path, ["name": "other-project", "project_id": lower(UUID())]).status == 403)
-        #expect(try await scoped.post(path, ["name": "by-organization", "organization_id": lower(organizationA)]).json["project_id"] as? String
-            == lower(projectA2))
+        // Only organization_id means the organization's default project, which is not the key's.
+        let byOrganization = try await scoped.post(path, ["name": "by-organization", "organization_id": lower(organizationA)])
+        #expect(byOrganization.status == 403)
+        #expect(byOrganization.json["type"] as? String == "permissions_denied")
 
         // The organization-wide key sees both projects.
-        #expect(try await alice.get(path).json["total_count"] as? Int == 3)
+        #expect(try await alice.get(path).json["total_count"] as? Int == 2)
     }
 }
