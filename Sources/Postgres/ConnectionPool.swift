@@ -43,7 +43,12 @@ public final class ConnectionPool: @unchecked Sendable {
     /// Runs `body` with a connection lent for its duration.
     @discardableResult
     public func withConnection<T>(_ body: (Connection) throws -> T) throws -> T {
-        let connection = try acquire()
+        try withConnection(waitingUntil: ContinuousClock.now.advanced(by: configuration.acquireTimeout), body)
+    }
+
+    /// Runs `body` with a connection lent for its duration, waiting for one at most until `deadline`.
+    private func withConnection<T>(waitingUntil deadline: ContinuousClock.Instant, _ body: (Connection) throws -> T) throws -> T {
+        let connection = try acquire(until: deadline)
         defer { release(connection) }
         return try body(connection)
     }
@@ -64,7 +69,7 @@ public final class ConnectionPool: @unchecked Sendable {
             deadline: deadline,
             expired: { PostgresError.poolTimeout("no database thread free within \(timeout) (pool size \(size))") }
         ) { [self] in
-            try withConnection(body)
+            try withConnection(waitingUntil: deadline, body)  // one deadline for the thread and the connection
         }
     }
 
@@ -116,8 +121,7 @@ public final class ConnectionPool: @unchecked Sendable {
         case closed
     }
 
-    private func acquire() throws -> Connection {
-        let deadline = Date(timeIntervalSinceNow: configuration.acquireTimeout.timeInterval)
+    private func acquire(until deadline: ContinuousClock.Instant) throws -> Connection {
         while true {
             let loan: Loan = lock.withLock {
                 if isClosed { return .closed }
@@ -155,7 +159,7 @@ public final class ConnectionPool: @unchecked Sendable {
     }
 
     /// Waits for `waiter`'s grant, or gives up at `deadline` if none was granted by then.
-    private func grant(for waiter: PoolWaiter, until deadline: Date) throws -> PoolWaiter.Grant {
+    private func grant(for waiter: PoolWaiter, until deadline: ContinuousClock.Instant) throws -> PoolWaiter.Grant {
         if !waiter.wait(until: deadline) {
             let stillQueued: Bool = lock.withLock {
                 guard let index = waiters.firstIndex(where: { $0 === waiter }) else { return false }
@@ -231,8 +235,10 @@ public final class ConnectionPool: @unchecked Sendable {
 
     private func release(_ connection: Connection) {
         if !connection.isOpen {
+            let reason = connection.brokenReason ?? "closed"
             let count = discardIdle(with: connection)
-            logger.warning("database connection lost; discarding idle connections", ["discarded": .int(count)])
+            logger.warning("database connection lost; discarding idle connections",
+                           ["discarded": .int(count), "reason": .string(reason)])
             return
         }
         if !connection.isReusable {

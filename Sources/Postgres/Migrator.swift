@@ -37,11 +37,18 @@ public struct Migrator: Sendable {
     // MARK: - Applying
 
     /// Applies every pending migration and returns them; returns `[]` when the schema is current.
+    ///
+    /// Migrations may run long and wait for another instance's advisory lock, so the session's
+    /// statement timeout is lifted; each wait for the server (the lock, each migration statement)
+    /// is still bounded by `timeout` on registryd's side, after which the connection is given up
+    /// (the server then releases the lock and rolls back) and `timedOut` is thrown.
     @discardableResult
-    public func migrate(on pool: ConnectionPool) throws -> [Migration] {
+    public func migrate(on pool: ConnectionPool, timeout: Duration = .seconds(60)) throws -> [Migration] {
         try pool.withConnection { connection in
-            try connection.withTransaction(isolation: .readCommitted) { connection in
-                // Migrations may run long and wait on other instances' lock: no statement timeout here.
+            let usual = connection.responseTimeout
+            connection.responseTimeout = timeout
+            defer { connection.responseTimeout = usual }
+            return try connection.withTransaction(isolation: .readCommitted) { connection in
                 try connection.execute("SET LOCAL statement_timeout = 0")
                 try connection.query("SELECT pg_advisory_xact_lock($1)", [Self.advisoryLockKey])
                 try connection.execute("""

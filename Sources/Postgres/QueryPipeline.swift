@@ -153,6 +153,8 @@ final class PipelineJob: DeadlineBound, @unchecked Sendable {
     private let continuation: CheckedContinuation<QueryResult, any Error>
     /// How many times another statement's failure aborted this one.
     var abortCount = 0
+    /// Whether its prepared statement went stale once already (then the error is the caller's).
+    var wasPreparedAgain = false
 
     init(sql: String, parameters: EncodedParameters, deadline: ContinuousClock.Instant,
          continuation: CheckedContinuation<QueryResult, any Error>) {
