@@ -8,8 +8,10 @@ extension Connection {
     /// that accepted the socket but never answers (a frozen postmaster behind a Unix socket); the
     /// polling sequence ignores it altogether. So the deadline is registryd's: the effective
     /// `connect_timeout` (ours, or the connection string's) from the start, for the whole sequence.
-    /// 0 means no limit, as for libpq.
-    static func open(connectionString: String, connectTimeoutSeconds: Int) throws(PostgresError) -> OpaquePointer {
+    /// 0 means no limit, as for libpq. A caller's `deadline`, when earlier, ends it sooner.
+    static func open(
+        connectionString: String, connectTimeoutSeconds: Int, deadline callerDeadline: ContinuousClock.Instant?
+    ) throws(PostgresError) -> OpaquePointer {
         let (keywords, values) = ConnectionParameters.keywordsAndValues(
             connectionString: connectionString, connectTimeoutSeconds: connectTimeoutSeconds)
         let started = ContinuousClock.now
@@ -21,7 +23,8 @@ extension Connection {
         guard let connection else { throw .connectionFailed("libpq could not allocate a connection") }
         guard PQstatus(connection) != CONNECTION_BAD else { throw fail(connection, trimmed(PQerrorMessage(connection))) }
         let seconds = ConnectionParameters.effectiveValue(of: "connect_timeout", on: connection).flatMap { Int($0) } ?? 0
-        let deadline = seconds > 0 ? started.advanced(by: .seconds(seconds)) : nil
+        let ownDeadline = seconds > 0 ? started.advanced(by: .seconds(seconds)) : nil
+        let deadline = [ownDeadline, callerDeadline].compactMap { $0 }.min()
 
         var polling = PGRES_POLLING_WRITING  // as the documentation says to start
         while true {
@@ -35,7 +38,8 @@ extension Connection {
                 guard descriptor >= 0 else { throw fail(connection, trimmed(PQerrorMessage(connection))) }
                 let reading = polling == PGRES_POLLING_READING
                 guard SocketWait.wait(for: descriptor, readable: reading, writable: !reading, until: deadline) != nil else {
-                    throw fail(connection, "no answer from the server within connect_timeout (\(seconds) s)")
+                    let limit = deadline == ownDeadline ? "connect_timeout (\(seconds) s)" : "the request's deadline"
+                    throw fail(connection, "no answer from the server within \(limit)")
                 }
             }
             polling = PQconnectPoll(connection)

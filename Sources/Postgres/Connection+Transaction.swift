@@ -23,7 +23,7 @@ extension Connection {
                 do throws(PostgresError) {
                     try execute("ROLLBACK")
                 } catch let rollbackError {
-                    markBroken("ROLLBACK failed: \(rollbackError.detail)")
+                    giveUp(because: "ROLLBACK failed: \(rollbackError.detail)")
                     throw error
                 }
                 if attempts == 1, let error = error as? PostgresError, error.isStalePreparedStatement { continue }

@@ -35,17 +35,20 @@ public final class Connection {
     /// `client_encoding` is always UTF8, since every text is read as UTF-8. A `statementTimeout`
     /// is set on the session: PostgreSQL then cancels any statement, lock waits included, that
     /// runs longer (SQLSTATE 57014). `responseTimeout` defaults to `statementTimeout` plus half a
-    /// second, so that a live server's own cancellation arrives first.
+    /// second, so that a live server's own cancellation arrives first. `connectDeadline`, when
+    /// earlier than `connect_timeout`, ends the attempt sooner: a request that has to open a
+    /// connection keeps to its own deadline.
     public init(
         connectionString: String, connectTimeoutSeconds: Int = 5, statementTimeout: Duration? = nil,
-        responseTimeout: Duration?? = nil
+        responseTimeout: Duration?? = nil, connectDeadline: ContinuousClock.Instant? = nil
     ) throws(PostgresError) {
-        let connection = try Self.open(connectionString: connectionString, connectTimeoutSeconds: connectTimeoutSeconds)
+        let connection = try Self.open(
+            connectionString: connectionString, connectTimeoutSeconds: connectTimeoutSeconds, deadline: connectDeadline)
         // Server notices ("relation already exists, skipping") would go to stderr unstructured.
         PQsetNoticeProcessor(connection, { _, _ in }, nil)
         PQsetnonblocking(connection, 1)
         handle = connection
-        self.responseTimeout = responseTimeout ?? statementTimeout.map { $0 + Self.serverTimeoutMargin }
+        self.responseTimeout = responseTimeout ?? Self.defaultResponseTimeout(statementTimeout: statementTimeout)
         if let statementTimeout {
             try execute("SET statement_timeout = \(Int((statementTimeout.timeInterval * 1000).rounded()))")
         }
@@ -53,6 +56,12 @@ public final class Connection {
 
     /// How much longer than the server's `statement_timeout` registryd waits by default.
     public static let serverTimeoutMargin = Duration.milliseconds(500)
+
+    /// The `responseTimeout` of a connection whose session has `statementTimeout`: that plus
+    /// `serverTimeoutMargin`; nil (no limit of ours) without one.
+    public static func defaultResponseTimeout(statementTimeout: Duration?) -> Duration? {
+        statementTimeout.map { $0 + serverTimeoutMargin }
+    }
 
     deinit {
         PQfinish(handle)
@@ -86,8 +95,21 @@ public final class Connection {
     public var serverVersion: Int { Int(PQserverVersion(handle)) }
 
     /// Gives up on the connection: every later statement fails at once and the pool discards it.
+    /// The first reason is kept (a timeout, then the ROLLBACK that could not be sent after it).
     func markBroken(_ reason: String) {
         if brokenReason == nil { brokenReason = reason }
+    }
+
+    /// Like `markBroken`, but `reason` replaces any earlier one: the pool logs it as what ended
+    /// the connection.
+    func giveUp(because reason: String) {
+        brokenReason = reason
+    }
+
+    /// The value libpq uses for connection option `keyword` (`keepalives_idle`, `connect_timeout`):
+    /// registryd's default or what the connection string set.
+    public func option(_ keyword: String) -> String? {
+        ConnectionParameters.effectiveValue(of: keyword, on: handle)
     }
 
     // MARK: - Statements

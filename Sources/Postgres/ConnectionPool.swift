@@ -144,13 +144,13 @@ public final class ConnectionPool: @unchecked Sendable {
             case .idle(let connection):
                 if let alive = alive(connection) { return alive }
             case .openNew:
-                return try connect()
+                return try connect(acquiredBy: deadline)
             case .wait(let waiter):
                 switch try grant(for: waiter, until: deadline) {
                 case .connection(let connection):
                     if let alive = alive(connection) { return alive }
                 case .openNew:
-                    return try connect()
+                    return try connect(acquiredBy: deadline)
                 case .closed:
                     throw PostgresError.poolClosed
                 }
@@ -200,12 +200,17 @@ public final class ConnectionPool: @unchecked Sendable {
         return count
     }
 
-    private func connect() throws -> Connection {
+    /// Opens a connection for a caller who had until `deadline` to get one: connecting may take
+    /// `connectTimeoutSeconds`, but no longer than that deadline plus one statement's wait, so a
+    /// request never waits longer for a new connection than it would have for a statement.
+    private func connect(acquiredBy deadline: ContinuousClock.Instant) throws -> Connection {
+        let budget = Connection.defaultResponseTimeout(statementTimeout: configuration.statementTimeout)
         do throws(PostgresError) {
             return try Connection(
                 connectionString: configuration.connectionString,
                 connectTimeoutSeconds: configuration.connectTimeoutSeconds,
-                statementTimeout: configuration.statementTimeout)
+                statementTimeout: configuration.statementTimeout,
+                connectDeadline: budget.map { deadline.advanced(by: $0) })
         } catch {
             lock.withLock {
                 open -= 1

@@ -12,10 +12,13 @@ final class PipelineConnection {
     private var prepared: [String: String] = [:]
     private var nextStatement = 0
 
-    init(configuration: QueryPipeline.Configuration) throws(PostgresError) {
+    /// Connects for a batch whose first caller stops waiting at `deadline`: connecting ends by then
+    /// plus one statement's wait at the latest (see `ConnectionPool`).
+    init(configuration: QueryPipeline.Configuration, deadline: ContinuousClock.Instant) throws(PostgresError) {
+        let budget = Connection.defaultResponseTimeout(statementTimeout: configuration.statementTimeout)
         connection = try Connection(
             connectionString: configuration.connectionString, connectTimeoutSeconds: configuration.connectTimeoutSeconds,
-            statementTimeout: configuration.statementTimeout)
+            statementTimeout: configuration.statementTimeout, connectDeadline: budget.map { deadline.advanced(by: $0) })
         guard PQenterPipelineMode(connection.handle) == 1 else {
             throw .connectionFailed("cannot enter pipeline mode: \(Connection.trimmed(PQerrorMessage(connection.handle)))")
         }

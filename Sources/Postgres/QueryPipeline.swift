@@ -128,7 +128,7 @@ public final class QueryPipeline: @unchecked Sendable {
             if connection == nil || !connection!.isUsable {
                 connection = nil
                 do {
-                    connection = try PipelineConnection(configuration: configuration)
+                    connection = try PipelineConnection(configuration: configuration, deadline: batch.map(\.deadline).min()!)
                 } catch {
                     logger.warning("database pipeline connection failed", ["error": .string(error.detail)])
                     for job in batch { job.fail(error) }

@@ -125,3 +125,23 @@ import TestSupport
         #expect(sums == expected)
     }
 }
+
+extension QueryPipelineTests {
+    /// A batch whose connection dies while its results are read: every caller is resumed (the
+    /// aborted ones are sent again on a new connection), none is left waiting.
+    @Test func aBatchWhoseConnectionDiesResumesEveryCaller() async throws {
+        let pipeline = pipeline(connections: 1)
+        defer { pipeline.close() }
+        for round in 0..<5 {
+            let outcomes = await withTaskGroup(of: Bool.self) { group in
+                group.addTask { (try? await pipeline.query("SELECT pg_terminate_backend(pg_backend_pid())")) != nil }
+                for index in 0..<12 {
+                    group.addTask { (try? await pipeline.query("SELECT $1::bigint", [round * 100 + index])) != nil }
+                }
+                return await group.reduce(into: [Bool]()) { $0.append($1) }
+            }
+            #expect(outcomes.count == 13)
+        }
+        #expect(try await pipeline.query("SELECT 5::bigint")[0].int64(0) == 5)
+    }
+}
