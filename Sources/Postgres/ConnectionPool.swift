@@ -14,7 +14,9 @@ import Threads
 /// transaction is discarded, never reused. Before an idle connection is lent, one `poll` checks
 /// that the server has not closed it. When one is found broken, the idle ones are discarded too,
 /// since a server restart breaks them all at once; they are replaced on demand, so the first
-/// requests after a database restart succeed rather than fail on dead connections.
+/// requests after a database restart succeed rather than fail on dead connections. A connection
+/// given up on (a server that missed its deadline, a ROLLBACK that failed, see `Connection`) is
+/// discarded the same way, and the reason logged.
 ///
 /// `@unchecked Sendable`: every mutable field is guarded by `lock`, and a `Connection` is
 /// handed to exactly one caller at a time.

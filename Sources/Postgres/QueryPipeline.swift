@@ -19,7 +19,12 @@ import Threads
 /// Errors keep to their statement: when one fails, the rest of its batch is aborted by the server
 /// and queued again. A statement waits in the queue at most `queueTimeout` (then
 /// `poolTimeout`, answered 503; see `JobQueue`); when the database is unreachable each batch
-/// fails fast with `connectionFailed`, and the next batch connects again.
+/// fails fast with `connectionFailed`, and the next batch connects again. When it hangs instead,
+/// a batch waits for each answer at most the statement timeout plus a margin, then fails its
+/// callers with `timedOut` and gives the connection up (see `PipelineConnection`); connecting for a
+/// batch ends by its oldest caller's deadline plus that same wait.
+///
+/// Every job handed to a connection is resumed or queued again, whatever breaks mid-batch.
 ///
 /// `@unchecked Sendable`: the counters are atomic, the queue guards itself, and each connection is
 /// used by its own thread only.
