@@ -2,6 +2,7 @@ import Foundation
 import Log
 import HTTP
 import Postgres
+import Synchronization
 import Testing
 import TestSupport
 
@@ -133,15 +134,24 @@ extension QueryPipelineTests {
         let pipeline = pipeline(connections: 1)
         defer { pipeline.close() }
         for round in 0..<5 {
-            let outcomes = await withTaskGroup(of: Bool.self) { group in
-                group.addTask { (try? await pipeline.query("SELECT pg_terminate_backend(pg_backend_pid())")) != nil }
-                for index in 0..<12 {
-                    group.addTask { (try? await pipeline.query("SELECT $1::bigint", [round * 100 + index])) != nil }
+            let resumed = ResumedCount()
+            // Unstructured, so that a caller never resumed fails the test instead of hanging it.
+            let statements = [("SELECT pg_terminate_backend(pg_backend_pid())", nil)]
+                + (0..<12).map { ("SELECT $1::bigint", round * 100 + $0) }
+            for (sql, value) in statements {
+                Task { [pipeline] in
+                    _ = try? await pipeline.query(sql, value.map { [$0] } ?? [])
+                    resumed.count.add(1, ordering: .relaxed)
                 }
-                return await group.reduce(into: [Bool]()) { $0.append($1) }
             }
-            #expect(outcomes.count == 13)
+            let allResumed = await eventually(timeout: .seconds(20)) { resumed.count.load(ordering: .relaxed) == 13 }
+            #expect(allResumed, "round \(round): \(13 - resumed.count.load(ordering: .relaxed)) callers never resumed")
         }
         #expect(try await pipeline.query("SELECT 5::bigint")[0].int64(0) == 5)
     }
+}
+
+/// How many callers were resumed, shared with the tasks that count them.
+private final class ResumedCount: Sendable {
+    let count = Atomic<Int>(0)
 }
