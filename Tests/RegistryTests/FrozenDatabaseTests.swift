@@ -58,6 +58,16 @@ import TestSupport
             #expect(elapsed < bound, "\(label) took \(elapsed)")
         }
 
+        // The purger, running every 50 ms, is inside a batch against the frozen server: stopping it
+        // waits for that batch, which ends by its statement deadline.
+        let purger = service.purger
+        let stopping = try await blocking { () -> Duration in
+            let started = ContinuousClock.now
+            purger.stop()
+            return ContinuousClock.now - started
+        }
+        #expect(stopping < statementTimeout + Connection.serverTimeoutMargin + .seconds(1))
+
         cluster.thaw(frozen)
         thawed = true
         let resumed = await onDedicatedThreads {
