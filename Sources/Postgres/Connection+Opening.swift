@@ -4,11 +4,11 @@ extension Connection {
     /// Opens a connection with libpq's non-blocking sequence (`PQconnectStartParams`, then
     /// `PQconnectPoll` with a `poll` on the socket in between), giving up at the connect deadline.
     ///
-    /// `PQconnectdbParams` enforces `connect_timeout` only per step and not at all against a server
-    /// that accepted the socket but never answers (a frozen postmaster behind a Unix socket); the
-    /// polling sequence ignores it altogether. So the deadline is registryd's: the effective
-    /// `connect_timeout` (ours, or the connection string's) from the start, for the whole sequence.
-    /// 0 means no limit, as for libpq. A caller's `deadline`, when earlier, ends it sooner.
+    /// `PQconnectdbParams` applies `connect_timeout` per host, on the wall clock, and nothing can
+    /// cut it short for a request whose own deadline is nearer; the polling sequence ignores
+    /// `connect_timeout` altogether. So the deadline is registryd's: the effective `connect_timeout`
+    /// (ours, or the connection string's) from the start, for the whole sequence, on the monotonic
+    /// clock. 0 means no limit, as for libpq. A caller's `deadline`, when earlier, ends it sooner.
     static func open(
         connectionString: String, connectTimeoutSeconds: Int, deadline callerDeadline: ContinuousClock.Instant?
     ) throws(PostgresError) -> OpaquePointer {

@@ -139,7 +139,8 @@ extension QueryPipelineTests {
             let statements = [("SELECT pg_terminate_backend(pg_backend_pid())", nil)]
                 + (0..<12).map { ("SELECT $1::bigint", round * 100 + $0) }
             for (sql, value) in statements {
-                Task { [pipeline] in
+                // On threads of the tests' own: the cooperative pool may be kept busy by other suites.
+                Task(executorPreference: dedicatedExecutor) { [pipeline] in
                     _ = try? await pipeline.query(sql, value.map { [$0] } ?? [])
                     resumed.count.add(1, ordering: .relaxed)
                 }
