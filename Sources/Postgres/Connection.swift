@@ -34,13 +34,14 @@ public final class Connection {
     /// to registryd's values unless the string sets them (see `ConnectionParameters`);
     /// `client_encoding` is always UTF8, since every text is read as UTF-8. A `statementTimeout`
     /// is set on the session: PostgreSQL then cancels any statement, lock waits included, that
-    /// runs longer (SQLSTATE 57014). `responseTimeout` defaults to `statementTimeout` plus half a
-    /// second, so that a live server's own cancellation arrives first. `connectDeadline`, when
+    /// runs longer (SQLSTATE 57014), and `responseTimeout` is that plus half a second (see
+    /// `defaultResponseTimeout`), so that a live server's own cancellation arrives first; set
+    /// `responseTimeout` afterwards for another limit. `connectDeadline`, when
     /// earlier than `connect_timeout`, ends the attempt sooner: a request that has to open a
     /// connection keeps to its own deadline.
     public init(
         connectionString: String, connectTimeoutSeconds: Int = 5, statementTimeout: Duration? = nil,
-        responseTimeout: Duration?? = nil, connectDeadline: ContinuousClock.Instant? = nil
+        connectDeadline: ContinuousClock.Instant? = nil
     ) throws(PostgresError) {
         let connection = try Self.open(
             connectionString: connectionString, connectTimeoutSeconds: connectTimeoutSeconds, deadline: connectDeadline)
@@ -48,7 +49,7 @@ public final class Connection {
         PQsetNoticeProcessor(connection, { _, _ in }, nil)
         PQsetnonblocking(connection, 1)
         handle = connection
-        self.responseTimeout = responseTimeout ?? Self.defaultResponseTimeout(statementTimeout: statementTimeout)
+        responseTimeout = Self.defaultResponseTimeout(statementTimeout: statementTimeout)
         if let statementTimeout {
             try execute("SET statement_timeout = \(Int((statementTimeout.timeInterval * 1000).rounded()))")
         }

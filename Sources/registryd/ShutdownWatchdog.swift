@@ -9,9 +9,11 @@ import Threads
 /// the database deadlines, but their sum may not be: with PostgreSQL frozen, a purger batch started
 /// just before SIGTERM holds the stop for up to `DB_STATEMENT_TIMEOUT_MS` more. An orchestrator
 /// sends SIGKILL after its own grace period, so registryd keeps to the one it was given.
-final class ShutdownWatchdog: Sendable {
+///
+/// `@unchecked Sendable`: `finished` is guarded by `lock`.
+final class ShutdownWatchdog: @unchecked Sendable {
     private let lock = ConditionLock()
-    private nonisolated(unsafe) var finished = false
+    private var finished = false
 
     /// Starts watching: unless `finish` is called within `gracePeriod`, logs and exits, with
     /// status 1 when requests were still in flight (`inFlight`), else 0 (nothing was dropped).
