@@ -14,7 +14,9 @@ import Threads
 /// transaction is discarded, never reused. Before an idle connection is lent, one `poll` checks
 /// that the server has not closed it. When one is found broken, the idle ones are discarded too,
 /// since a server restart breaks them all at once; they are replaced on demand, so the first
-/// requests after a database restart succeed rather than fail on dead connections.
+/// requests after a database restart succeed rather than fail on dead connections. A connection
+/// given up on (a server that missed its deadline, a ROLLBACK that failed, see `Connection`) is
+/// discarded the same way, and the reason logged.
 ///
 /// `@unchecked Sendable`: every mutable field is guarded by `lock`, and a `Connection` is
 /// handed to exactly one caller at a time.
@@ -43,7 +45,12 @@ public final class ConnectionPool: @unchecked Sendable {
     /// Runs `body` with a connection lent for its duration.
     @discardableResult
     public func withConnection<T>(_ body: (Connection) throws -> T) throws -> T {
-        let connection = try acquire()
+        try withConnection(waitingUntil: ContinuousClock.now.advanced(by: configuration.acquireTimeout), body)
+    }
+
+    /// Runs `body` with a connection lent for its duration, waiting for one at most until `deadline`.
+    private func withConnection<T>(waitingUntil deadline: ContinuousClock.Instant, _ body: (Connection) throws -> T) throws -> T {
+        let connection = try acquire(until: deadline)
         defer { release(connection) }
         return try body(connection)
     }
@@ -64,7 +71,7 @@ public final class ConnectionPool: @unchecked Sendable {
             deadline: deadline,
             expired: { PostgresError.poolTimeout("no database thread free within \(timeout) (pool size \(size))") }
         ) { [self] in
-            try withConnection(body)
+            try withConnection(waitingUntil: deadline, body)  // one deadline for the thread and the connection
         }
     }
 
@@ -116,8 +123,7 @@ public final class ConnectionPool: @unchecked Sendable {
         case closed
     }
 
-    private func acquire() throws -> Connection {
-        let deadline = Date(timeIntervalSinceNow: configuration.acquireTimeout.timeInterval)
+    private func acquire(until deadline: ContinuousClock.Instant) throws -> Connection {
         while true {
             let loan: Loan = lock.withLock {
                 if isClosed { return .closed }
@@ -140,13 +146,13 @@ public final class ConnectionPool: @unchecked Sendable {
             case .idle(let connection):
                 if let alive = alive(connection) { return alive }
             case .openNew:
-                return try connect()
+                return try connect(acquiredBy: deadline)
             case .wait(let waiter):
                 switch try grant(for: waiter, until: deadline) {
                 case .connection(let connection):
                     if let alive = alive(connection) { return alive }
                 case .openNew:
-                    return try connect()
+                    return try connect(acquiredBy: deadline)
                 case .closed:
                     throw PostgresError.poolClosed
                 }
@@ -155,7 +161,7 @@ public final class ConnectionPool: @unchecked Sendable {
     }
 
     /// Waits for `waiter`'s grant, or gives up at `deadline` if none was granted by then.
-    private func grant(for waiter: PoolWaiter, until deadline: Date) throws -> PoolWaiter.Grant {
+    private func grant(for waiter: PoolWaiter, until deadline: ContinuousClock.Instant) throws -> PoolWaiter.Grant {
         if !waiter.wait(until: deadline) {
             let stillQueued: Bool = lock.withLock {
                 guard let index = waiters.firstIndex(where: { $0 === waiter }) else { return false }
@@ -196,12 +202,17 @@ public final class ConnectionPool: @unchecked Sendable {
         return count
     }
 
-    private func connect() throws -> Connection {
+    /// Opens a connection for a caller who had until `deadline` to get one: connecting may take
+    /// `connectTimeoutSeconds`, but no longer than that deadline plus one statement's wait, so a
+    /// request never waits longer for a new connection than it would have for a statement.
+    private func connect(acquiredBy deadline: ContinuousClock.Instant) throws -> Connection {
+        let budget = Connection.defaultResponseTimeout(statementTimeout: configuration.statementTimeout)
         do throws(PostgresError) {
             return try Connection(
                 connectionString: configuration.connectionString,
                 connectTimeoutSeconds: configuration.connectTimeoutSeconds,
-                statementTimeout: configuration.statementTimeout)
+                statementTimeout: configuration.statementTimeout,
+                connectDeadline: budget.map { deadline.advanced(by: $0) })
         } catch {
             lock.withLock {
                 open -= 1
@@ -231,8 +242,10 @@ public final class ConnectionPool: @unchecked Sendable {
 
     private func release(_ connection: Connection) {
         if !connection.isOpen {
+            let reason = connection.brokenReason ?? "closed"
             let count = discardIdle(with: connection)
-            logger.warning("database connection lost; discarding idle connections", ["discarded": .int(count)])
+            logger.warning("database connection lost; discarding idle connections",
+                           ["discarded": .int(count), "reason": .string(reason)])
             return
         }
         if !connection.isReusable {

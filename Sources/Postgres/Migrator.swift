@@ -47,12 +47,17 @@ public struct Migrator: Sendable {
     /// Throws before applying anything when the database breaks the rule above. A migration that
     /// PostgreSQL chose as the victim of a deadlock (its table locks against writers of an older
     /// registryd still running) rolls back entirely and is tried again, up to three times.
+    ///
+    /// Migrations may run long and wait for another instance's advisory lock, so the session's
+    /// statement timeout is lifted; each wait for the server (the lock, each migration statement)
+    /// is still bounded by `timeout` on registryd's side, after which the connection is given up
+    /// (the server then releases the lock and rolls back) and `timedOut` is thrown.
     @discardableResult
-    public func migrate(on pool: ConnectionPool) throws -> [Migration] {
+    public func migrate(on pool: ConnectionPool, timeout: Duration = .seconds(60)) throws -> [Migration] {
         var attempt = 1
         while true {
             do {
-                return try migrateOnce(on: pool)
+                return try migrateOnce(on: pool, timeout: timeout)
             } catch let error as MigrationError where error.underlying?.sqlState == "40P01" && attempt < 3 {
                 logger.warning("migration chosen as a deadlock victim; trying again", ["attempt": .int(attempt)])
                 attempt += 1
@@ -60,10 +65,12 @@ public struct Migrator: Sendable {
         }
     }
 
-    private func migrateOnce(on pool: ConnectionPool) throws -> [Migration] {
+    private func migrateOnce(on pool: ConnectionPool, timeout: Duration) throws -> [Migration] {
         try pool.withConnection { connection in
-            try connection.withTransaction(isolation: .readCommitted) { connection in
-                // Migrations may run long and wait on other instances' lock: no statement timeout here.
+            let usual = connection.responseTimeout
+            connection.responseTimeout = timeout
+            defer { connection.responseTimeout = usual }
+            return try connection.withTransaction(isolation: .readCommitted) { connection in
                 try connection.execute("SET LOCAL statement_timeout = 0")
                 try connection.query("SELECT pg_advisory_xact_lock($1)", [Self.advisoryLockKey])
                 try connection.execute("""

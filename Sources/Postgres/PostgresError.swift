@@ -8,6 +8,7 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         case connectionFailed
         case queryFailed
         case poolTimeout
+        case timedOut
         case poolClosed
         case invalidParameter
         case unexpectedResult
@@ -42,6 +43,12 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         PostgresError(.poolTimeout, detail: detail)
     }
 
+    /// The server did not answer within registryd's own deadline (it may be frozen, or the network
+    /// partitioned): the connection was given up, and the client is told to retry (503).
+    public static func timedOut(_ detail: String) -> PostgresError {
+        PostgresError(.timedOut, detail: detail)
+    }
+
     /// The pool was closed (the service is stopping).
     public static let poolClosed = PostgresError(.poolClosed, detail: "the connection pool is closed")
 
@@ -60,11 +67,16 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
     /// A unique index refused the row (SQLSTATE 23505).
     public var isUniqueViolation: Bool { sqlState == "23505" }
 
+    /// The server no longer knows a prepared statement (26000: another session ran `DEALLOCATE`
+    /// or `DISCARD`) or refuses its cached plan (0A000 "cached plan must not change result type":
+    /// another instance changed a table it reads): preparing it again fixes both.
+    public var isStalePreparedStatement: Bool { sqlState == "26000" || sqlState == "0A000" }
+
     /// The database is unreachable or overloaded rather than the statement wrong: a client should
     /// be told to retry (503), not that it made a mistake.
     public var isUnavailable: Bool {
         switch code {
-        case .connectionFailed, .poolTimeout, .poolClosed:
+        case .connectionFailed, .poolTimeout, .poolClosed, .timedOut:
             return true
         case .queryFailed:
             guard let sqlState else { return true }  // no SQLSTATE: libpq lost the connection
@@ -82,6 +94,7 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         case .connectionFailed: "could not connect to the database"
         case .queryFailed: "the database could not run a statement"
         case .poolTimeout: "timed out waiting for a database connection"
+        case .timedOut: "the database did not answer in time"
         case .poolClosed: "the connection pool is closed"
         case .invalidParameter: "a parameter cannot be sent to the database"
         case .unexpectedResult: "the database answered in an unexpected shape"

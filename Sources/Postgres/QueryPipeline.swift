@@ -19,7 +19,12 @@ import Threads
 /// Errors keep to their statement: when one fails, the rest of its batch is aborted by the server
 /// and queued again. A statement waits in the queue at most `queueTimeout` (then
 /// `poolTimeout`, answered 503; see `JobQueue`); when the database is unreachable each batch
-/// fails fast with `connectionFailed`, and the next batch connects again.
+/// fails fast with `connectionFailed`, and the next batch connects again. When it hangs instead,
+/// a batch waits for each answer at most the statement timeout plus a margin, then fails its
+/// callers with `timedOut` and gives the connection up (see `PipelineConnection`); connecting for a
+/// batch ends by its oldest caller's deadline plus that same wait.
+///
+/// Every job handed to a connection is resumed or queued again, whatever breaks mid-batch.
 ///
 /// `@unchecked Sendable`: the counters are atomic, the queue guards itself, and each connection is
 /// used by its own thread only.
@@ -128,7 +133,7 @@ public final class QueryPipeline: @unchecked Sendable {
             if connection == nil || !connection!.isUsable {
                 connection = nil
                 do {
-                    connection = try PipelineConnection(configuration: configuration)
+                    connection = try PipelineConnection(configuration: configuration, deadline: batch.map(\.deadline).min()!)
                 } catch {
                     logger.warning("database pipeline connection failed", ["error": .string(error.detail)])
                     for job in batch { job.fail(error) }
@@ -153,6 +158,8 @@ final class PipelineJob: DeadlineBound, @unchecked Sendable {
     private let continuation: CheckedContinuation<QueryResult, any Error>
     /// How many times another statement's failure aborted this one.
     var abortCount = 0
+    /// Whether its prepared statement went stale once already (then the error is the caller's).
+    var wasPreparedAgain = false
 
     init(sql: String, parameters: EncodedParameters, deadline: ContinuousClock.Instant,
          continuation: CheckedContinuation<QueryResult, any Error>) {

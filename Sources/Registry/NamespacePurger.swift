@@ -1,6 +1,7 @@
 import Foundation
 import Log
 import Postgres
+import Threads
 
 /// The second phase of a delete: a background thread that removes namespaces marked `deleting`.
 ///
@@ -13,7 +14,9 @@ public final class NamespacePurger: @unchecked Sendable {
     private let repository: NamespaceRepository
     private let interval: Duration
     private let logger: Logger
-    private let condition = NSCondition()
+    /// Guards `isStopping` and `isRunning`; its timed wait is on the monotonic clock, so a step
+    /// of the wall clock neither stalls purging nor makes it spin.
+    private let condition = ConditionLock()
     private var isStopping = false
     private var isRunning = false
 
@@ -26,9 +29,7 @@ public final class NamespacePurger: @unchecked Sendable {
 
     /// Starts the background thread.
     public func start() {
-        condition.lock()
-        isRunning = true
-        condition.unlock()
+        condition.withLock { isRunning = true }
         let thread = Thread { [self] in run() }
         thread.name = "namespace-purger"
         thread.start()
@@ -36,11 +37,11 @@ public final class NamespacePurger: @unchecked Sendable {
 
     /// Stops the thread and waits for it to finish its current batch.
     public func stop() {
-        condition.lock()
-        isStopping = true
-        condition.broadcast()
-        while isRunning { condition.wait() }
-        condition.unlock()
+        condition.withLock {
+            isStopping = true
+            condition.broadcast()
+            while isRunning { condition.wait() }
+        }
     }
 
     /// Purges everything marked `deleting` now; returns how many namespaces were removed.
@@ -106,11 +107,8 @@ public final class NamespacePurger: @unchecked Sendable {
     }
 
     private func run() {
-        let seconds = interval.timeInterval
         var failing = false  // log an outage once, and its end, not every tick
-        condition.lock()
-        while !isStopping {
-            condition.unlock()
+        while !condition.withLock({ isStopping }) {
             do {
                 let purged = try purgeNow()
                 if purged > 0 { logger.debug("purged deleted namespaces", ["count": .int(purged)]) }
@@ -122,12 +120,15 @@ public final class NamespacePurger: @unchecked Sendable {
                 }
                 failing = true
             }
-            condition.lock()
-            if !isStopping { _ = condition.wait(until: Date(timeIntervalSinceNow: seconds)) }
+            let next = ContinuousClock.now.advanced(by: interval)
+            condition.withLock {
+                while !isStopping && condition.wait(until: next) {}
+            }
         }
-        isRunning = false
-        condition.broadcast()
-        condition.unlock()
+        condition.withLock {
+            isRunning = false
+            condition.broadcast()
+        }
     }
 
     private static func describe(_ error: Error) -> String {

@@ -23,7 +23,12 @@ public final class ConditionLock: @unchecked Sendable {
         if adaptive { pthread_mutexattr_settype(&attributes, Int32(PTHREAD_MUTEX_ADAPTIVE_NP)) }
         pthread_mutex_init(mutex, &attributes)
         pthread_mutexattr_destroy(&attributes)
-        pthread_cond_init(condition, nil)
+        // Timed waits measure on the monotonic clock: a step of the wall clock must not stretch them.
+        var conditionAttributes = pthread_condattr_t()
+        pthread_condattr_init(&conditionAttributes)
+        pthread_condattr_setclock(&conditionAttributes, CLOCK_MONOTONIC)
+        pthread_cond_init(condition, &conditionAttributes)
+        pthread_condattr_destroy(&conditionAttributes)
     }
 
     deinit {
@@ -45,6 +50,18 @@ public final class ConditionLock: @unchecked Sendable {
     /// loop that checks what it waits for (a wake-up may be spurious).
     public func wait() {
         pthread_cond_wait(condition, mutex)
+    }
+
+    /// Like `wait()`, but returns false, with the lock held again, once `deadline` has passed.
+    ///
+    /// Measured on `CLOCK_MONOTONIC` (see `MonotonicTime`), so setting the system's date neither
+    /// shortens nor stretches the wait.
+    @discardableResult
+    public func wait(until deadline: ContinuousClock.Instant) -> Bool {
+        let remaining = ContinuousClock.now.duration(to: deadline)
+        guard remaining > .zero else { return false }
+        var time = MonotonicTime.timespec(after: remaining)
+        return pthread_cond_timedwait(condition, mutex, &time) != ETIMEDOUT
     }
 
     /// Wakes one waiting thread; call inside `withLock`.

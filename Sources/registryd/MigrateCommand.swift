@@ -23,7 +23,7 @@ enum MigrateCommand {
                 return current ? 0 : 3
             }
             try Database.waitUntilReachable(pool, timeout: .seconds(configuration.startupTimeoutSeconds), logger: logger)
-            let applied = try migrator.migrate(on: pool)
+            let applied = try migrator.migrate(on: pool, timeout: .seconds(configuration.startupTimeoutSeconds))
             print(applied.isEmpty ? "nothing to apply; schema is current"
                                   : "applied: " + applied.map { "\($0.version) \($0.name)" }.joined(separator: ", "))
             return 0

@@ -20,7 +20,7 @@ enum ServeCommand {
         do {
             migrator = try Database.migrator(configuration, logger: logger)
             try Database.waitUntilReachable(pool, timeout: .seconds(configuration.startupTimeoutSeconds), logger: logger)
-            let applied = try migrator.migrate(on: pool)
+            let applied = try migrator.migrate(on: pool, timeout: .seconds(configuration.startupTimeoutSeconds))
             logger.info("schema is current", ["applied_now": .int(applied.count)])
         } catch {
             logger.error("start-up failed", ["error": .string(Database.describe(error))])
@@ -64,12 +64,17 @@ enum ServeCommand {
             received = signals.wait()
         }
         logger.info("stopping", ["signal": .string(received.name), "grace_s": .int(configuration.shutdownGraceSeconds)])
+        let watchdog = ShutdownWatchdog(gracePeriod: .seconds(configuration.shutdownGraceSeconds), logger: logger) {
+            application.server.requestsInFlight
+        }
         if !application.stop(gracePeriod: .seconds(configuration.shutdownGraceSeconds)) {
             logger.error("requests still in flight after the grace period are dropped",
                          ["in_flight": .int(application.server.requestsInFlight)])
             LogSink.standardError.flush(timeout: .seconds(1))
             exit(1)  // without stopping libmicrohttpd, which must not stop with suspended connections
         }
+        pool.close()  // here rather than in the deferred close, so that the watchdog covers it
+        watchdog.finish()
         logger.info("stopped")
         return 0
     }

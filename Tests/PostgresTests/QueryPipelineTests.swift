@@ -2,6 +2,7 @@ import Foundation
 import Log
 import HTTP
 import Postgres
+import Synchronization
 import Testing
 import TestSupport
 
@@ -124,4 +125,34 @@ import TestSupport
         let expected: Int64 = 210  // 1 + 2 + ... + 20
         #expect(sums == expected)
     }
+}
+
+extension QueryPipelineTests {
+    /// A batch whose connection dies while its results are read: every caller is resumed (the
+    /// aborted ones are sent again on a new connection), none is left waiting.
+    @Test func aBatchWhoseConnectionDiesResumesEveryCaller() async throws {
+        let pipeline = pipeline(connections: 1)
+        defer { pipeline.close() }
+        for round in 0..<5 {
+            let resumed = ResumedCount()
+            // Unstructured, so that a caller never resumed fails the test instead of hanging it.
+            let statements = [("SELECT pg_terminate_backend(pg_backend_pid())", nil)]
+                + (0..<12).map { ("SELECT $1::bigint", round * 100 + $0) }
+            for (sql, value) in statements {
+                // On threads of the tests' own: the cooperative pool may be kept busy by other suites.
+                Task(executorPreference: dedicatedExecutor) { [pipeline] in
+                    _ = try? await pipeline.query(sql, value.map { [$0] } ?? [])
+                    resumed.count.add(1, ordering: .relaxed)
+                }
+            }
+            let allResumed = await eventually(timeout: .seconds(20)) { resumed.count.load(ordering: .relaxed) == 13 }
+            #expect(allResumed, "round \(round): \(13 - resumed.count.load(ordering: .relaxed)) callers never resumed")
+        }
+        #expect(try await pipeline.query("SELECT 5::bigint")[0].int64(0) == 5)
+    }
+}
+
+/// How many callers were resumed, shared with the tasks that count them.
+private final class ResumedCount: Sendable {
+    let count = Atomic<Int>(0)
 }

@@ -131,3 +131,35 @@ public struct TestFailure: Error, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
 }
+
+extension PrivateCluster {
+    /// Freezes the server as a hung VM would: SIGSTOP on the postmaster and every process it
+    /// started (backends included). Sockets stay open; nothing answers. Returns what `thaw` needs.
+    public func freeze() throws -> [pid_t] {
+        let pidFile = try String(contentsOfFile: "\(directory)/data/postmaster.pid", encoding: .utf8)
+        guard let line = pidFile.split(separator: "\n").first, let postmaster = pid_t(line) else {
+            throw TestFailure("no postmaster.pid in \(directory)")
+        }
+        let processes = [postmaster] + Self.children(of: postmaster)
+        for pid in processes { Glibc.kill(pid, SIGSTOP) }
+        return processes
+    }
+
+    /// Lets frozen processes run again (SIGCONT).
+    public func thaw(_ processes: [pid_t]) {
+        for pid in processes { Glibc.kill(pid, SIGCONT) }
+    }
+
+    /// The processes whose parent is `parent`, from /proc.
+    static func children(of parent: pid_t) -> [pid_t] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { entry -> pid_t? in
+            guard let pid = pid_t(entry),
+                  let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                  let afterName = stat.range(of: ") ", options: .backwards) else { return nil }
+            // Fields after the command name: state, then the parent's pid.
+            let fields = stat[afterName.upperBound...].split(separator: " ")
+            return fields.count > 1 && pid_t(fields[1]) == parent ? pid : nil
+        }
+    }
+}

@@ -63,3 +63,48 @@ import Threads
         #expect(finished.withLock { $0.sorted() } == [0, 1, 2])
     }
 }
+
+/// Deadlines on the monotonic clock.
+@Suite struct MonotonicDeadlineTests {
+    @Test func timespecIsTheMonotonicClockPlusTheDuration() {
+        var before = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &before)
+        let target = MonotonicTime.timespec(after: .milliseconds(1500))
+        var after = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &after)
+        func nanoseconds(_ time: timespec) -> Int { time.tv_sec * 1_000_000_000 + time.tv_nsec }
+        #expect(target.tv_nsec >= 0 && target.tv_nsec < 1_000_000_000)
+        #expect(nanoseconds(target) >= nanoseconds(before) + 1_500_000_000)
+        #expect(nanoseconds(target) <= nanoseconds(after) + 1_500_000_000)
+        #expect(nanoseconds(MonotonicTime.timespec(after: .seconds(-3))) <= nanoseconds(MonotonicTime.timespec(after: .zero)))
+    }
+
+    @Test func millisecondsUntilADeadlineRoundUpAndStopAtZero() {
+        #expect(MonotonicTime.milliseconds(until: ContinuousClock.now.advanced(by: .seconds(-1))) == 0)
+        let remaining = MonotonicTime.milliseconds(until: ContinuousClock.now.advanced(by: .microseconds(1500)))
+        #expect(remaining == 2 || remaining == 1)
+        #expect(MonotonicTime.milliseconds(until: ContinuousClock.now.advanced(by: .seconds(3))) <= 3000)
+    }
+
+    @Test func aTimedWaitEndsAtItsDeadlineOrWhenSignalled() {
+        let lock = ConditionLock()
+        let deadline = ContinuousClock.now.advanced(by: .milliseconds(50))
+        let signalled = lock.withLock { lock.wait(until: deadline) }
+        #expect(signalled || ContinuousClock.now >= deadline)  // a timeout never comes early
+        #expect(lock.withLock { lock.wait(until: ContinuousClock.now.advanced(by: .seconds(-1))) } == false)
+        nonisolated(unsafe) var ready = false
+        let waiter = ThreadGroup(count: 1, name: "timed-waiter") {
+            lock.withLock {
+                let far = ContinuousClock.now.advanced(by: .seconds(30))
+                while !ready { if !lock.wait(until: far) { return } }
+            }
+        }
+        lock.withLock {
+            ready = true
+            lock.signal()
+        }
+        let started = ContinuousClock.now
+        waiter.waitUntilFinished()
+        #expect(ContinuousClock.now - started < .seconds(30))
+    }
+}
