@@ -20,19 +20,23 @@ public final class RegistryApplication: Sendable {
         public var namespaceQuota: Int
         public var authCacheLifetime: Duration
         public var purgeInterval: Duration
+        /// Per-organization limits and the listing lane (see `Fairness`).
+        public var fairness: Fairness
 
         public init(
             regions: [String] = ["fr-par", "nl-ams", "pl-waw"],
             endpointTemplate: String = "rg.{region}.scw.cloud",
             namespaceQuota: Int = 100_000,
             authCacheLifetime: Duration = .seconds(10),
-            purgeInterval: Duration = .milliseconds(200)
+            purgeInterval: Duration = .milliseconds(200),
+            fairness: Fairness = Fairness()
         ) {
             self.regions = regions
             self.endpointTemplate = endpointTemplate
             self.namespaceQuota = namespaceQuota
             self.authCacheLifetime = authCacheLifetime
             self.purgeInterval = purgeInterval
+            self.fairness = fairness
         }
     }
 
@@ -44,6 +48,10 @@ public final class RegistryApplication: Sendable {
     public let metrics: ServiceMetrics
     /// The connections that batch the reads.
     public let pipeline: QueryPipeline
+    /// The listing lane: a pipeline of its own for listings; nil when they share `pipeline`.
+    public let listingPipeline: QueryPipeline?
+    /// The per-organization limits on writes and listings.
+    public let admission: TenantAdmission
     /// The HTTP server; listening once `start` returns.
     public let server: Server
 
@@ -57,12 +65,21 @@ public final class RegistryApplication: Sendable {
     ) {
         // Handlers resumed by the database run on the pipeline's threads right after each batch.
         let executor = HandlerExecutor(threads: serverConfiguration.handlerThreads)
-        let pipeline = QueryPipeline(
-            configuration: pipelineConfiguration, logger: logger,
-            threadStarted: { HandlerExecutor.registerCurrentThreadAsHelper() },
-            afterBatch: { executor.runQueuedJobs() })
+        func makePipeline(connections: Int) -> QueryPipeline {
+            var configuration = pipelineConfiguration
+            configuration.connections = connections
+            return QueryPipeline(
+                configuration: configuration, logger: logger,
+                threadStarted: { HandlerExecutor.registerCurrentThreadAsHelper() },
+                afterBatch: { executor.runQueuedJobs() })
+        }
+        let pipeline = makePipeline(connections: pipelineConfiguration.connections)
         self.pipeline = pipeline
-        let database = DatabaseAccess(pool: pool, pipeline: pipeline)
+        let fairness = settings.fairness
+        listingPipeline = fairness.listingConnections > 0 ? makePipeline(connections: fairness.listingConnections) : nil
+        let admission = TenantAdmission(fairness, timeout: pool.configuration.acquireTimeout)
+        self.admission = admission
+        let database = DatabaseAccess(pool: pool, pipeline: pipeline, listings: listingPipeline)
         let metrics = ServiceMetrics(pool: pool, pipeline: pipeline)
         self.metrics = metrics
         let namespaces = NamespaceRepository(database: database)
@@ -70,7 +87,8 @@ public final class RegistryApplication: Sendable {
             namespaces: NamespaceAPI(
                 repository: namespaces,
                 settings: RegistrySettings(regions: settings.regions, endpointTemplate: settings.endpointTemplate),
-                quota: settings.namespaceQuota),
+                quota: settings.namespaceQuota,
+                admission: admission),
             authenticator: Authenticator(repository: APIKeyRepository(database: database), cacheLifetime: settings.authCacheLifetime),
             metrics: metrics,
             logger: logger)
@@ -91,13 +109,15 @@ public final class RegistryApplication: Sendable {
     }
 
     /// Stops listening and lets requests in flight finish for up to `gracePeriod`, then stops the
-    /// purger and the pipeline; returns false, having stopped nothing more, when requests were
+    /// purger, the admissions and the pipelines; returns false, having stopped nothing more, when requests were
     /// still in flight (the caller should then exit, see `Server.shutdown`).
     @discardableResult
     public func stop(gracePeriod: Duration) -> Bool {
         guard server.shutdown(gracePeriod: gracePeriod) else { return false }
         purger.stop()
+        admission.close()
         pipeline.close()
+        listingPipeline?.close()
         return true
     }
 }
