@@ -100,6 +100,7 @@ public final class RegistryApplication: Sendable {
         server = Server(configuration: serverConfiguration, router: router, logger: logger, executor: executor,
                         onCompletion: { metrics.record($0) })
         metrics.observe(server)
+        metrics.observe(admission: admission, listings: listingPipeline)
     }
 
     /// Starts listening, then the purger.

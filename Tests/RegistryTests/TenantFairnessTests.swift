@@ -52,8 +52,18 @@ import TestSupport
         #expect(statuses.allSatisfy { $0.hasSuffix(" 200") }, "B was refused while A waited on its lock: \(statuses)")
 
         try holder.execute("COMMIT")
-        for create in creates { #expect([200, 503].contains(try await create.value)) }
+        var aStatuses: [Int] = []
+        for create in creates { aStatuses.append(try await create.value) }
+        #expect(aStatuses.allSatisfy { [200, 503].contains($0) })
         try expectExactUsage(service, organizationA)
+        if Self.fairness != .none {
+            // Each of A's refusals was a wait for A's own turn, and /metrics counts them.
+            let refused = aStatuses.filter { $0 == 503 }.count
+            let metrics = try await service.metricsText()
+            #expect(metrics.contains("registryd_admission_timeouts_total{lane=\"writes\"} \(refused)\n"))
+            #expect(metrics.contains("registryd_admission_waiting{lane=\"writes\"} 0\n"))
+            #expect(metrics.contains("registryd_db_listing_connections 1\n"))
+        }
     }
 
     @Test func anotherOrganizationsWritesSucceedWhileOneFloodsCreates() async throws {
