@@ -29,6 +29,8 @@ public final class OrganizationAdmission: @unchecked Sendable {
     private let lock = ConditionLock()
     private var state: AdmissionState<UUID, ContinuousClock.Instant>
     private var suspended: [Int: CheckedContinuation<Void, any Error>] = [:]
+    /// Decisions about tickets whose caller had not yet stored its continuation.
+    private var decided: [Int: Result<Void, any Error>] = [:]
     private var timedOut = 0
     private var isClosed = false
     private var reaperRunning = false
@@ -91,9 +93,6 @@ public final class OrganizationAdmission: @unchecked Sendable {
         }
     }
 
-    /// Decisions about tickets whose caller had not yet stored its continuation.
-    private var decided: [Int: Result<Void, any Error>] = [:]
-
     private func leave(_ organization: UUID) {
         let resumed = lock.withLock { deliver(state.finish(organization, now: .now)) }
         for (continuation, result) in resumed { continuation.resume(with: result) }
@@ -105,11 +104,12 @@ public final class OrganizationAdmission: @unchecked Sendable {
         -> [(CheckedContinuation<Void, any Error>, Result<Void, any Error>)]
     {
         var resumed: [(CheckedContinuation<Void, any Error>, Result<Void, any Error>)] = []
-        let expiredError = PostgresError.poolTimeout(
-            "more than \(limit) \(lane) of one organization waited longer than \(timeout)")
+        if changes.admitted.isEmpty && changes.expired.isEmpty { return resumed }
         timedOut += changes.expired.count
+        let expired = changes.expired.isEmpty ? nil : PostgresError.poolTimeout(
+            "\(limit) \(lane) of one organization already in flight; waited longer than \(timeout) for its turn")
         for (tickets, result) in [(changes.admitted, Result<Void, any Error>.success(())),
-                                  (changes.expired, .failure(expiredError))] {
+                                  (changes.expired, .failure(expired ?? PostgresError.poolClosed))] {
             for ticket in tickets {
                 if let continuation = suspended.removeValue(forKey: ticket) {
                     resumed.append((continuation, result))
