@@ -91,9 +91,10 @@ def seed(url: str, first: int, last: int, big_org: bool):
 
 class Service:
     def __init__(self, binary: str, database_url: str, port: int, pool_size: int, thread_model: str,
-                 read_connections: int = 2):
+                 read_connections: int = 2, list_connections: int = 1):
         self.environment = dict(os.environ, DATABASE_URL=database_url, PORT=str(port), LISTEN_ADDRESS="127.0.0.1",
                                 DB_POOL_SIZE=str(pool_size), DB_READ_CONNECTIONS=str(read_connections),
+                                DB_LIST_CONNECTIONS=str(list_connections),
                                 LOG_LEVEL="warning", HTTP_THREAD_MODEL=thread_model,
                                 MIGRATIONS_DIR=f"{ROOT}/migrations", AUTH_CACHE_TTL_MS="60000",
                                 HTTP_CONNECTION_LIMIT="4096")
@@ -286,6 +287,8 @@ def main():
     parser.add_argument("--pool-size", type=int, default=8, help="DB_POOL_SIZE (writes), and pgbench's clients for create")
     parser.add_argument("--read-connections", type=int, default=2,
                         help="DB_READ_CONNECTIONS (pipelined reads), and pgbench's clients for GET and list")
+    parser.add_argument("--list-connections", type=int, default=1,
+                        help="DB_LIST_CONNECTIONS (the listing lane), and pgbench's clients for list")
     parser.add_argument("--thread-model", default="pool", help="HTTP_THREAD_MODEL (registryd's default: pool)")
     parser.add_argument("--skip-million", action="store_true", help="skip the 1,000,000-row listing check")
     parser.add_argument("--keep", action="store_true", help="leave the cluster's directory behind")
@@ -307,7 +310,7 @@ def main():
         psql(admin, "CREATE DATABASE bench")
         database_url = admin.replace("/postgres?", "/bench?")
         service = Service(binary, database_url, 18400 + os.getpid() % 1000, arguments.pool_size, arguments.thread_model,
-                          arguments.read_connections)
+                          arguments.read_connections, arguments.list_connections)
         first_start = service.start()  # migrates the empty database
         service.stop()
         psql(database_url, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
@@ -327,9 +330,10 @@ def main():
             wrk(service.url, lua[name], 2)
         sql = pgbench_scripts(database_url, work)
         defines = {"org": org(0), "region": "fr-par"}
-        # pgbench uses as many connections as the endpoint does: the pipeline's for reads, the pool's for writes.
-        clients = {"get": arguments.read_connections, "list_created_at_asc": arguments.read_connections,
-                   "list_name_asc": arguments.read_connections, "create": arguments.pool_size}
+        # pgbench uses as many connections as the endpoint does: the read pipeline's for GET, the
+        # listing lane's for listings, the pool's for writes.
+        clients = {"get": arguments.read_connections, "list_created_at_asc": arguments.list_connections,
+                   "list_name_asc": arguments.list_connections, "create": arguments.pool_size}
         for name, path in sql.items():
             pgbench(database_url, path, 1, clients[name], work, defines)
 
@@ -415,6 +419,7 @@ def summarize(results, million, peak_rss, startup, first_start, arguments) -> di
     report = {
         "machine": {"cpus": os.cpu_count(), "seconds_per_run": arguments.seconds, "rounds": arguments.rounds,
                     "pool_size": arguments.pool_size, "read_connections": arguments.read_connections,
+                    "list_connections": arguments.list_connections,
                     "thread_model": arguments.thread_model,
                     "rows": TOTAL, "organizations": ORGANIZATIONS, "big_organization": BIG},
         "scenarios": m, "runs": results, "get_combined_ceiling_rps": get_ceiling, "ratios": ratios,

@@ -5,6 +5,9 @@ import Log
 import Postgres
 
 /// The five namespace endpoints: parse and check the request, call the repository, render.
+///
+/// Every write and every listing first passes its organization's admission (`TenantAdmission`),
+/// so that one organization's flood waits in its own queue rather than in everyone's.
 public struct NamespaceAPI: Sendable {
     static let collectionPath = "/registry/v1/regions/{region}/namespaces"
     static let itemPath = "/registry/v1/regions/{region}/namespaces/{namespace_id}"
@@ -13,11 +16,15 @@ public struct NamespaceAPI: Sendable {
     let settings: RegistrySettings
     /// The most namespaces one organization may hold, across regions.
     let quota: Int
+    /// The per-organization limits on writes and listings.
+    let admission: TenantAdmission
 
-    public init(repository: NamespaceRepository, settings: RegistrySettings, quota: Int) {
+    public init(repository: NamespaceRepository, settings: RegistrySettings, quota: Int,
+                admission: TenantAdmission = TenantAdmission()) {
         self.repository = repository
         self.settings = settings
         self.quota = quota
+        self.admission = admission
     }
 
     // MARK: - Endpoints
@@ -41,7 +48,9 @@ public struct NamespaceAPI: Sendable {
         }
         let filter = NamespaceFilter(
             region: region, organizationID: caller.organizationID, projectID: projectID ?? caller.projectID, name: name)
-        let result = try await repository.list(filter: filter, page: PageRequest(page: page, size: pageSize), order: order)
+        let result = try await admission.list(caller.organizationID) {
+            try await repository.list(filter: filter, page: PageRequest(page: page, size: pageSize), order: order)
+        }
         return .json(capacity: 512 + result.namespaces.count * 512) { json in
             json.beginObject()
             json.key("namespaces")
@@ -78,7 +87,10 @@ public struct NamespaceAPI: Sendable {
         let namespace = NewNamespace(
             region: region, name: name!, description: description,
             organizationID: caller.organizationID, projectID: project, isPublic: isPublic)
-        switch try await repository.create(namespace, quota: quota) {
+        let outcome = try await admission.write(caller.organizationID) {
+            try await repository.create(namespace, quota: quota)
+        }
+        switch outcome {
         case .created(let created):
             return render(created)
         case .nameTaken:
@@ -102,7 +114,10 @@ public struct NamespaceAPI: Sendable {
         let changes = NamespaceChanges(description: body.string("description"), isPublic: body.bool("is_public"))
         if let description = changes.description { body.add(NamespaceRules.descriptionProblem(description)) }
         try body.throwIfInvalid()
-        switch try await repository.update(id: id, region: region, caller: caller, changes: changes) {
+        let outcome = try await admission.write(caller.organizationID) {
+            try await repository.update(id: id, region: region, caller: caller, changes: changes)
+        }
+        switch outcome {
         case .updated(let namespace):
             return render(namespace)
         case .notFound:
@@ -114,7 +129,10 @@ public struct NamespaceAPI: Sendable {
 
     func delete(_ request: Request, caller: Caller) async throws -> Response {
         let (region, id) = try target(request)
-        guard let namespace = try await repository.markDeleting(id: id, region: region, caller: caller) else {
+        let marked = try await admission.write(caller.organizationID) {
+            try await repository.markDeleting(id: id, region: region, caller: caller)
+        }
+        guard let namespace = marked else {
             throw APIError.notFound("namespace", id: id.lowercasedString)
         }
         return render(namespace)

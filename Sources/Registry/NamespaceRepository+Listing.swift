@@ -9,10 +9,10 @@ extension NamespaceRepository {
     /// the page are found in the order's index alone (an index-only scan that skips `OFFSET` rows
     /// without reading the table), then only those rows are read. The SQL text differs per order
     /// and per set of filters present, so each combination is its own prepared statement with a
-    /// plan that uses the index of its order.
+    /// plan that uses the index of its order. It runs in the listing lane (see `DatabaseAccess`).
     public func list(filter: NamespaceFilter, page: PageRequest, order: NamespaceOrder) async throws -> NamespacePage {
         let (sql, parameters) = Self.listingStatement(filter: filter, page: page, order: order)
-        let result = try await database.read(sql, parameters)
+        let result = try await database.readListing(sql, parameters)
         guard let first = result.first else { throw PostgresError.unexpectedResult("listing returned no row") }
         let totalCount = try first.int64(0)
         var namespaces: [Namespace] = []

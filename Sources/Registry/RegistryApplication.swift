@@ -24,6 +24,8 @@ public final class RegistryApplication: Sendable {
         public var purgeInterval: Duration
         /// Time between two readiness probes (see `ReadinessProbe`).
         public var readinessInterval: Duration
+        /// Per-organization limits and the listing lane (see `Fairness`).
+        public var fairness: Fairness
 
         public init(
             regions: [String] = ["fr-par", "nl-ams", "pl-waw"],
@@ -32,7 +34,8 @@ public final class RegistryApplication: Sendable {
             authCacheLifetime: Duration = .seconds(10),
             authMissLifetime: Duration = .seconds(1),
             purgeInterval: Duration = .milliseconds(200),
-            readinessInterval: Duration = .seconds(1)
+            readinessInterval: Duration = .seconds(1),
+            fairness: Fairness = Fairness()
         ) {
             self.regions = regions
             self.endpointTemplate = endpointTemplate
@@ -41,6 +44,7 @@ public final class RegistryApplication: Sendable {
             self.authMissLifetime = authMissLifetime
             self.purgeInterval = purgeInterval
             self.readinessInterval = readinessInterval
+            self.fairness = fairness
         }
     }
 
@@ -54,6 +58,10 @@ public final class RegistryApplication: Sendable {
     public let metrics: ServiceMetrics
     /// The connections that batch the reads.
     public let pipeline: QueryPipeline
+    /// The listing lane: a pipeline of its own for listings; nil when they share `pipeline`.
+    public let listingPipeline: QueryPipeline?
+    /// The per-organization limits on writes and listings.
+    public let admission: TenantAdmission
     /// The HTTP server; listening once `start` returns.
     public let server: Server
 
@@ -67,12 +75,21 @@ public final class RegistryApplication: Sendable {
     ) {
         // Handlers resumed by the database run on the pipeline's threads right after each batch.
         let executor = HandlerExecutor(threads: serverConfiguration.handlerThreads)
-        let pipeline = QueryPipeline(
-            configuration: pipelineConfiguration, logger: logger,
-            threadStarted: { executor.registerCurrentThreadAsHelper() },
-            afterBatch: { executor.runQueuedJobs() })
+        func makePipeline(connections: Int) -> QueryPipeline {
+            var configuration = pipelineConfiguration
+            configuration.connections = connections
+            return QueryPipeline(
+                configuration: configuration, logger: logger,
+                threadStarted: { executor.registerCurrentThreadAsHelper() },
+                afterBatch: { executor.runQueuedJobs() })
+        }
+        let pipeline = makePipeline(connections: pipelineConfiguration.connections)
         self.pipeline = pipeline
-        let database = DatabaseAccess(pool: pool, pipeline: pipeline)
+        let fairness = settings.fairness
+        listingPipeline = fairness.listingConnections > 0 ? makePipeline(connections: fairness.listingConnections) : nil
+        let admission = TenantAdmission(fairness, timeout: pool.configuration.acquireTimeout)
+        self.admission = admission
+        let database = DatabaseAccess(pool: pool, pipeline: pipeline, listings: listingPipeline)
         let metrics = ServiceMetrics(pool: pool, pipeline: pipeline, logSink: logger.sink)
         self.metrics = metrics
         let namespaces = NamespaceRepository(database: database)
@@ -83,7 +100,8 @@ public final class RegistryApplication: Sendable {
             namespaces: NamespaceAPI(
                 repository: namespaces,
                 settings: RegistrySettings(regions: settings.regions, endpointTemplate: settings.endpointTemplate),
-                quota: settings.namespaceQuota),
+                quota: settings.namespaceQuota,
+                admission: admission),
             authenticator: authenticator,
             metrics: metrics,
             logger: logger)
@@ -98,6 +116,7 @@ public final class RegistryApplication: Sendable {
         server = Server(configuration: serverConfiguration, router: router, logger: logger, executor: executor,
                         onCompletion: { metrics.record($0) })
         metrics.observe(server)
+        metrics.observe(admission: admission, listings: listingPipeline)
     }
 
     /// Runs the first readiness probe, starts listening, then the purger.
@@ -108,14 +127,16 @@ public final class RegistryApplication: Sendable {
     }
 
     /// Stops listening and lets requests in flight finish for up to `gracePeriod`, then stops the
-    /// purger and the pipeline; returns false, having stopped nothing more, when requests were
+    /// purger, the admissions and the pipelines; returns false, having stopped nothing more, when requests were
     /// still in flight (the caller should then exit, see `Server.shutdown`).
     @discardableResult
     public func stop(gracePeriod: Duration) -> Bool {
         guard server.shutdown(gracePeriod: gracePeriod) else { return false }
         readiness.stop()
         purger.stop()
+        admission.close()
         pipeline.close()
+        listingPipeline?.close()
         return true
     }
 }

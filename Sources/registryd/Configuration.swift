@@ -1,6 +1,7 @@
 import HTTP
 import Log
 import Postgres
+import Registry
 
 /// Everything registryd reads from its environment, validated once at start-up.
 struct Configuration: Sendable {
@@ -11,6 +12,7 @@ struct Configuration: Sendable {
     var endpointTemplate: String
     var poolSize: Int
     var readConnections: Int
+    var fairness: Fairness
     var poolTimeoutMilliseconds: Int
     var connectTimeoutSeconds: Int
     var startupTimeoutSeconds: Int
@@ -42,6 +44,9 @@ struct Configuration: Sendable {
         Variable(name: "ENDPOINT_TEMPLATE", defaultValue: "rg.{region}.scw.cloud", help: "registry host of a region; {region} is replaced"),
         Variable(name: "DB_POOL_SIZE", defaultValue: "10", help: "connections for writes, each with a thread (1-1000)"),
         Variable(name: "DB_READ_CONNECTIONS", defaultValue: "2", help: "connections that batch reads in pipeline mode (1-64)"),
+        Variable(name: "DB_LIST_CONNECTIONS", defaultValue: "1", help: "connections of the listing lane, so GET by id never waits behind a listing (0: share the read connections)"),
+        Variable(name: "DB_WRITES_PER_ORG", defaultValue: "2", help: "writes of one organization holding pool connections at once; more wait their turn (0: no limit)"),
+        Variable(name: "DB_LISTINGS_PER_ORG", defaultValue: "2", help: "listings of one organization in the listing lane at once; more wait their turn (0: no limit)"),
         Variable(name: "DB_POOL_TIMEOUT_MS", defaultValue: "2000", help: "longest a request waits for the database to take its statement, then 503"),
         Variable(name: "DB_CONNECT_TIMEOUT_S", defaultValue: "5", help: "time allowed to open one database connection"),
         Variable(name: "DB_STATEMENT_TIMEOUT_MS", defaultValue: "5000", help: "longest a statement may run, lock waits included (0: no limit)"),
@@ -84,6 +89,10 @@ struct Configuration: Sendable {
             endpointTemplate: template,
             poolSize: try reader.integer("DB_POOL_SIZE", in: 1...1000),
             readConnections: try reader.integer("DB_READ_CONNECTIONS", in: 1...64),
+            fairness: Fairness(
+                writesPerOrganization: try reader.integer("DB_WRITES_PER_ORG", in: 0...1000),
+                listingsPerOrganization: try reader.integer("DB_LISTINGS_PER_ORG", in: 0...1000),
+                listingConnections: try reader.integer("DB_LIST_CONNECTIONS", in: 0...64)),
             poolTimeoutMilliseconds: try reader.integer("DB_POOL_TIMEOUT_MS", in: 1...600_000),
             connectTimeoutSeconds: try reader.integer("DB_CONNECT_TIMEOUT_S", in: 1...600),
             startupTimeoutSeconds: try reader.integer("DB_STARTUP_TIMEOUT_S", in: 0...3600),

@@ -43,7 +43,8 @@ enum ServeCommand {
                 authCacheLifetime: .milliseconds(configuration.authCacheMilliseconds),
                 authMissLifetime: .milliseconds(configuration.authMissCacheMilliseconds),
                 purgeInterval: .milliseconds(configuration.purgeIntervalMilliseconds),
-                readinessInterval: .milliseconds(configuration.readinessIntervalMilliseconds)),
+                readinessInterval: .milliseconds(configuration.readinessIntervalMilliseconds),
+                fairness: configuration.fairness),
             migrator: migrator,
             logger: logger)
         do {

@@ -10,7 +10,8 @@ import TestSupport
     @Test func helpListsEveryVariable() async throws {
         let (status, output) = try await RegistrydProcess.run(["--help"], environment: [:])
         #expect(status == 0)
-        for variable in ["DATABASE_URL", "PORT", "REGIONS", "ENDPOINT_TEMPLATE", "DB_POOL_SIZE", "MIGRATIONS_DIR", "LOG_LEVEL"] {
+        for variable in ["DATABASE_URL", "PORT", "REGIONS", "ENDPOINT_TEMPLATE", "DB_POOL_SIZE", "MIGRATIONS_DIR", "LOG_LEVEL",
+                         "DB_WRITES_PER_ORG", "DB_LISTINGS_PER_ORG", "DB_LIST_CONNECTIONS"] {
             #expect(output.contains(variable))
         }
     }
@@ -23,7 +24,8 @@ import TestSupport
                                   ("REGIONS", "fr par"), ("REGIONS", "fr-par,fr-par"), ("REGIONS", ","),
                                   ("ENDPOINT_TEMPLATE", "https://rg.{region}.scw.cloud"), ("DB_READ_CONNECTIONS", "0"),
                                   ("DB_STATEMENT_TIMEOUT_MS", "-1"), ("HTTP_THREAD_MODEL", "pool:0"),
-                                  ("HTTP_THREAD_MODEL", "threads")] {
+                                  ("HTTP_THREAD_MODEL", "threads"), ("DB_WRITES_PER_ORG", "-1"),
+                                  ("DB_LISTINGS_PER_ORG", "many"), ("DB_LIST_CONNECTIONS", "65")] {
             let result = try await RegistrydProcess.run(["serve"], environment: ["DATABASE_URL": "postgresql://x@/y", variable: value])
             #expect(result.status != 0)
             #expect(result.output.contains(variable), "\(result.output)")

@@ -16,8 +16,8 @@ public final class TestService: Sendable {
     public var purger: NamespacePurger { application.purger }
 
     /// Starts a service with the production defaults (epoll workers, connections suspended while
-    /// the database answers, reads through the pipeline), a purger every 50 ms, and otherwise the
-    /// settings given.
+    /// the database answers, reads through the pipeline, listings in their own lane, per-organization
+    /// admission), a purger every 50 ms, and otherwise the settings given.
     public init(
         regions: [String] = ["fr-par", "nl-ams", "pl-waw"],
         quota: Int = 100_000,
@@ -28,6 +28,7 @@ public final class TestService: Sendable {
         poolTimeout: Duration = .seconds(5),
         statementTimeout: Duration? = nil,
         threadModel: Server.Configuration.ThreadModel = .threadPool(size: 2),
+        fairness: Fairness = Fairness(),
         cluster: PrivateCluster? = nil
     ) throws {
         database = try TestDatabase(
@@ -42,7 +43,7 @@ public final class TestService: Sendable {
             server: .init(host: "127.0.0.1", port: 0, threadModel: threadModel, handlerThreads: 2),
             settings: .init(regions: regions, namespaceQuota: quota, authCacheLifetime: authCacheLifetime,
                             authMissLifetime: authMissLifetime, purgeInterval: .milliseconds(50),
-                            readinessInterval: readinessInterval),
+                            readinessInterval: readinessInterval, fairness: fairness),
             migrator: Migrator(migrations: try Migration.load(from: TestPostgres.migrationsDirectory), logger: logger),
             logger: logger)
         try application.start()

@@ -60,6 +60,8 @@ public final class ServiceMetrics: Sendable {
     /// Reads the HTTP server's gauges (open connections, requests in flight) once it exists.
     private let authenticator = Locked<Authenticator?>(nil)
     private let serverGauges = Locked<(@Sendable () -> (connections: Int, inFlight: Int))?>(nil)
+    /// The listing lane and the per-organization admissions, once the application exists.
+    let fairness = Locked<(admission: TenantAdmission, listings: QueryPipeline?)?>(nil)
 
     /// Metrics of `pool`, `pipeline` and `logSink` (its dropped and aggregated lines), read at scrape time.
     public init(pool: ConnectionPool, pipeline: QueryPipeline? = nil, logSink: LogSink? = nil) {
@@ -167,6 +169,8 @@ public final class ServiceMetrics: Sendable {
             sample("registryd_db_pipeline_batches_total", "counter", "Batches sent; statements per batch is the ratio of the two.",
                    pipeline.batches)
         }
+
+        text += renderFairness()
 
         family("registryd_db_errors_total", "counter", "Database failures answered to clients: unavailable (503) or query (500).")
         for kind in ["unavailable", "query"] {
