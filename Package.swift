@@ -39,7 +39,7 @@ let package = Package(
         .target(name: "Postgres", dependencies: ["CLibPQ", "Digest", "Log", "Threads"], swiftSettings: strictPointers),
         .target(name: "HTTP", dependencies: ["CMicroHTTPD", "CMicroHTTPDShim", "JSON", "Log", "Threads"], swiftSettings: strictPointers),
         .target(name: "Registry", dependencies: ["Postgres", "HTTP", "JSON", "JWT", "Log", "Threads"], swiftSettings: strictPointers),
-        .executableTarget(name: "registryd", dependencies: ["Registry", "Postgres", "HTTP", "Log"], swiftSettings: strictPointers),
+        .executableTarget(name: "registryd", dependencies: ["Registry", "Postgres", "HTTP", "JWT", "Log"], swiftSettings: strictPointers),
 
         // MARK: - Tests
         .target(name: "TestSupport", dependencies: ["Postgres", "HTTP", "Registry", "Log"], path: "Tests/TestSupport", swiftSettings: strictPointers),

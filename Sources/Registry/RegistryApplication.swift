@@ -20,19 +20,23 @@ public final class RegistryApplication: Sendable {
         public var namespaceQuota: Int
         public var authCacheLifetime: Duration
         public var purgeInterval: Duration
+        /// The token service, event receiver and reconciler; nil (no signing key) leaves them off.
+        public var dataPlane: DataPlaneSettings?
 
         public init(
             regions: [String] = ["fr-par", "nl-ams", "pl-waw"],
             endpointTemplate: String = "rg.{region}.scw.cloud",
             namespaceQuota: Int = 100_000,
             authCacheLifetime: Duration = .seconds(10),
-            purgeInterval: Duration = .milliseconds(200)
+            purgeInterval: Duration = .milliseconds(200),
+            dataPlane: DataPlaneSettings? = nil
         ) {
             self.regions = regions
             self.endpointTemplate = endpointTemplate
             self.namespaceQuota = namespaceQuota
             self.authCacheLifetime = authCacheLifetime
             self.purgeInterval = purgeInterval
+            self.dataPlane = dataPlane
         }
     }
 
@@ -66,16 +70,24 @@ public final class RegistryApplication: Sendable {
         let metrics = ServiceMetrics(pool: pool, pipeline: pipeline)
         self.metrics = metrics
         let namespaces = NamespaceRepository(database: database)
+        let registrySettings = RegistrySettings(regions: settings.regions, endpointTemplate: settings.endpointTemplate)
+        let authenticator = Authenticator(repository: APIKeyRepository(database: database), cacheLifetime: settings.authCacheLifetime)
         let routes = RegistryRoutes(
-            namespaces: NamespaceAPI(
-                repository: namespaces,
-                settings: RegistrySettings(regions: settings.regions, endpointTemplate: settings.endpointTemplate),
-                quota: settings.namespaceQuota),
-            authenticator: Authenticator(repository: APIKeyRepository(database: database), cacheLifetime: settings.authCacheLifetime),
+            namespaces: NamespaceAPI(repository: namespaces, settings: registrySettings, quota: settings.namespaceQuota),
+            authenticator: authenticator,
             metrics: metrics,
             logger: logger)
         var router = Router()
         routes.register(on: &router)
+        // MARK: data plane (issue 11)
+        if let dataPlane = settings.dataPlane {
+            let content = RegistryContentRepository(database: database)
+            DataPlaneRoutes(
+                tokens: TokenAPI(settings: dataPlane, registry: registrySettings, authenticator: authenticator, repository: content),
+                events: EventReceiverAPI(settings: dataPlane, registry: registrySettings, repository: content, logger: logger),
+                metrics: metrics, logger: logger
+            ).register(on: &router)
+        }
         OperationsRoutes(pool: pool, migrator: migrator, metrics: metrics, logger: logger).register(on: &router)
         self.router = router
         purger = NamespacePurger(repository: namespaces, interval: settings.purgeInterval, logger: logger)

@@ -1,4 +1,5 @@
 import HTTP
+import Registry
 import Log
 import Postgres
 
@@ -24,6 +25,8 @@ struct Configuration: Sendable {
     var authCacheMilliseconds: Int
     var purgeIntervalMilliseconds: Int
     var shutdownGraceSeconds: Int
+    /// Token service, event receiver and reconciler; nil without REGISTRY_TOKEN_KEY.
+    var dataPlane: DataPlaneSettings? = nil
 
     /// One documented variable: its name, default and meaning, for `--help` and the README.
     struct Variable {
@@ -53,7 +56,7 @@ struct Configuration: Sendable {
         Variable(name: "AUTH_CACHE_TTL_MS", defaultValue: "10000", help: "how long an accepted API key is trusted without a lookup"),
         Variable(name: "PURGE_INTERVAL_MS", defaultValue: "200", help: "how often namespaces marked deleting are removed"),
         Variable(name: "SHUTDOWN_GRACE_S", defaultValue: "10", help: "on SIGTERM, how long requests in flight may finish"),
-    ]
+    ] + DataPlaneEnvironment.variables
 
     /// Reads and checks every variable; the error names the first bad one.
     static func fromEnvironment(_ environment: [String: String]) throws(ConfigurationError) -> Configuration {
@@ -90,7 +93,8 @@ struct Configuration: Sendable {
             namespaceQuota: try reader.integer("NAMESPACE_QUOTA", in: 0...Int(Int32.max)),
             authCacheMilliseconds: try reader.integer("AUTH_CACHE_TTL_MS", in: 0...3_600_000),
             purgeIntervalMilliseconds: try reader.integer("PURGE_INTERVAL_MS", in: 10...60_000),
-            shutdownGraceSeconds: try reader.integer("SHUTDOWN_GRACE_S", in: 0...3600))
+            shutdownGraceSeconds: try reader.integer("SHUTDOWN_GRACE_S", in: 0...3600),
+            dataPlane: try DataPlaneEnvironment.read(reader))
     }
 }
 

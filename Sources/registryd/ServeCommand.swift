@@ -38,7 +38,8 @@ enum ServeCommand {
                 endpointTemplate: configuration.endpointTemplate,
                 namespaceQuota: configuration.namespaceQuota,
                 authCacheLifetime: .milliseconds(configuration.authCacheMilliseconds),
-                purgeInterval: .milliseconds(configuration.purgeIntervalMilliseconds)),
+                purgeInterval: .milliseconds(configuration.purgeIntervalMilliseconds),
+                dataPlane: configuration.dataPlane),
             migrator: migrator,
             logger: logger)
         do {

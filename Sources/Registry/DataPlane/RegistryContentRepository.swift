@@ -1,0 +1,133 @@
+import Foundation
+import Postgres
+
+/// Images, manifests and tags in PostgreSQL, as the registries' events and the reconciler report them.
+///
+/// Every change to one image runs in one transaction that first locks its namespace row: the
+/// namespace's counters (kept by the 0002 trigger) change with the image, and concurrent events for
+/// one namespace apply one after the other instead of deadlocking on it.
+struct RegistryContentRepository: Sendable {
+    let database: DatabaseAccess
+
+    /// What the grant matrix needs about `namespace/image` in `region`; nil when no such namespace.
+    func facts(region: String, namespace: String, image: String) async throws -> RepositoryFacts? {
+        let result = try await database.read(
+            """
+            SELECT n.organization_id, n.project_id, n.status, n.is_public, i.visibility, i.status
+              FROM namespaces n LEFT JOIN images i ON i.namespace_id = n.id AND i.name = $3
+             WHERE n.region = $1 AND n.name = $2
+            """, [region, namespace, image])
+        guard let row = result.first else { return nil }
+        return RepositoryFacts(
+            organizationID: try row.uuid(0), projectID: try row.uuid(1), namespaceStatus: try row.string(2),
+            isPublic: try row.bool(3), imageVisibility: try row.optionalString(4), imageStatus: try row.optionalString(5))
+    }
+
+    /// What applying one event did.
+    enum Outcome: Sendable, Equatable {
+        case applied
+        /// Its id was applied before.
+        case duplicate
+        /// It names no `ready` namespace of the region, or a repository outside any namespace.
+        case ignored
+    }
+
+    /// Applies `event` once: a repeated id changes nothing.
+    func apply(_ event: RegistryEvent, region: String) async throws -> Outcome {
+        guard let path = RepositoryName.split(event.repository) else { return .ignored }
+        return try await database.write { connection in
+            try connection.withTransaction { connection in
+                let fresh = try connection.query(
+                    "INSERT INTO registry_events (id) VALUES ($1) ON CONFLICT DO NOTHING", [event.id])
+                guard fresh.affectedRows == 1 else { return .duplicate }
+                guard let namespaceID = try Self.lockNamespace(region: region, name: path.namespace, on: connection) else {
+                    return .ignored
+                }
+                switch event.change {
+                case .pushManifest(let digest, let mediaType, let tag, let references):
+                    let imageID = try Self.upsertImage(namespaceID: namespaceID, name: path.image, on: connection)
+                    try Self.insertManifest(imageID: imageID, digest: digest, mediaType: mediaType, references: references, on: connection)
+                    if let tag { try Self.setTag(imageID: imageID, name: tag, digest: digest, on: connection) }
+                    try Self.refreshSize(imageID: imageID, on: connection)
+                    _ = try connection.query("UPDATE namespaces SET updated_at = now() WHERE id = $1", [namespaceID])
+                case .deleteManifest(let digest):
+                    guard let imageID = try Self.imageID(namespaceID: namespaceID, name: path.image, on: connection) else { return .ignored }
+                    _ = try connection.query("DELETE FROM tags WHERE image_id = $1 AND digest = $2", [imageID, digest])
+                    _ = try connection.query("DELETE FROM manifests WHERE image_id = $1 AND digest = $2", [imageID, digest])
+                    try Self.refreshSize(imageID: imageID, on: connection)
+                case .deleteTag(let name):
+                    guard let imageID = try Self.imageID(namespaceID: namespaceID, name: path.image, on: connection) else { return .ignored }
+                    _ = try connection.query("DELETE FROM tags WHERE image_id = $1 AND name = $2", [imageID, name])
+                    try Self.refreshSize(imageID: imageID, on: connection)
+                }
+                return .applied
+            }
+        }
+    }
+
+    /// Forgets event ids older than `age`: the registry retries within minutes, not days.
+    func pruneEvents(olderThan age: Duration) async throws -> Int {
+        try await database.write { connection in
+            try connection.query(
+                "DELETE FROM registry_events WHERE received_at < now() - make_interval(secs => $1::bigint)",
+                [Int64(age.components.seconds)]).affectedRows
+        }
+    }
+
+    // MARK: - Statements shared with the reconciler
+
+    /// Locks the `ready` namespace `name` of `region` for the transaction; nil when there is none.
+    static func lockNamespace(region: String, name: String, on connection: Connection) throws -> UUID? {
+        try connection.query(
+            "SELECT id FROM namespaces WHERE region = $1 AND name = $2 AND status = 'ready' FOR UPDATE",
+            [region, name]).first?.uuid(0)
+    }
+
+    static func imageID(namespaceID: UUID, name: String, on connection: Connection) throws -> UUID? {
+        try connection.query("SELECT id FROM images WHERE namespace_id = $1 AND name = $2", [namespaceID, name]).first?.uuid(0)
+    }
+
+    static func upsertImage(namespaceID: UUID, name: String, on connection: Connection) throws -> UUID {
+        let result = try connection.query(
+            """
+            INSERT INTO images (namespace_id, name) VALUES ($1, $2)
+            ON CONFLICT (namespace_id, name) DO UPDATE SET updated_at = now()
+            RETURNING id
+            """, [namespaceID, name])
+        guard let row = result.first else { throw PostgresError.unexpectedResult("image upsert returned no row") }
+        return try row.uuid(0)
+    }
+
+    static func insertManifest(
+        imageID: UUID, digest: String, mediaType: String, references: [RegistryEvent.Reference], on connection: Connection
+    ) throws {
+        _ = try connection.query(
+            "INSERT INTO manifests (image_id, digest, media_type) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            [imageID, digest, mediaType])
+        for reference in references {
+            _ = try connection.query(
+                """
+                INSERT INTO manifest_references (image_id, manifest_digest, digest, media_type, size, is_manifest)
+                VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING
+                """, [imageID, digest, reference.digest, reference.mediaType, reference.size, reference.isManifest])
+        }
+    }
+
+    static func setTag(imageID: UUID, name: String, digest: String, on connection: Connection) throws {
+        _ = try connection.query(
+            """
+            INSERT INTO tags (image_id, name, digest) VALUES ($1, $2, $3)
+            ON CONFLICT (image_id, name) DO UPDATE SET digest = EXCLUDED.digest, updated_at = now()
+             WHERE tags.digest <> EXCLUDED.digest
+            """, [imageID, name, digest])
+    }
+
+    /// Recomputes the image's size from its tags; the 0002 trigger carries the change into the namespace.
+    static func refreshSize(imageID: UUID, on connection: Connection) throws {
+        _ = try connection.query(
+            """
+            UPDATE images SET size = image_content_size(id), updated_at = now()
+             WHERE id = $1 AND size IS DISTINCT FROM image_content_size(id)
+            """, [imageID])
+    }
+}

@@ -1,0 +1,75 @@
+-- What the registries hold, as their notifications and the reconciler report it: images (one per
+-- repository below a namespace), the manifests pushed to each image with the blobs and child
+-- manifests they reference, tags, and the ids of notifications already applied.
+--
+-- An image's size is the sum of the distinct blobs reachable from its tags (through the child
+-- manifests of an index); images_maintain_namespace_counters (0002) adds it into its namespace's
+-- size and counts the namespace's images, so reading a namespace still aggregates nothing.
+
+ALTER TABLE images
+    ADD COLUMN status         text COLLATE "C" NOT NULL DEFAULT 'ready',
+    ADD COLUMN status_message text NOT NULL DEFAULT '',
+    ADD COLUMN visibility     text COLLATE "C" NOT NULL DEFAULT 'inherit',
+    ADD CONSTRAINT images_status_check CHECK (status IN ('unknown', 'ready', 'deleting', 'error', 'locked')),
+    ADD CONSTRAINT images_visibility_check CHECK (visibility IN ('inherit', 'public', 'private'));
+
+-- A manifest (or index) pushed to an image, by digest. Kept while the registry serves it, tagged
+-- or not: an untagged child of an index is reached through the index.
+CREATE TABLE manifests (
+    image_id   uuid        NOT NULL REFERENCES images (id) ON DELETE CASCADE,
+    digest     text        COLLATE "C" NOT NULL,
+    media_type text        NOT NULL DEFAULT '',
+    created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (image_id, digest)
+);
+
+-- What a manifest references: its config and layers (blobs, with their sizes), or for an index
+-- its child manifests (is_manifest).
+CREATE TABLE manifest_references (
+    image_id        uuid   NOT NULL,
+    manifest_digest text   COLLATE "C" NOT NULL,
+    digest          text   COLLATE "C" NOT NULL,
+    media_type      text   NOT NULL DEFAULT '',
+    size            bigint NOT NULL CHECK (size >= 0),
+    is_manifest     boolean NOT NULL,
+    PRIMARY KEY (image_id, manifest_digest, digest),
+    FOREIGN KEY (image_id, manifest_digest) REFERENCES manifests (image_id, digest) ON DELETE CASCADE
+);
+
+-- A tag names a manifest digest. The digest need not have a manifests row yet: the registry's
+-- events may arrive in any order after a restart, and the size simply counts what is known.
+CREATE TABLE tags (
+    id         uuid        PRIMARY KEY DEFAULT gen_random_uuid(),
+    image_id   uuid        NOT NULL REFERENCES images (id) ON DELETE CASCADE,
+    name       text        COLLATE "C" NOT NULL,
+    digest     text        COLLATE "C" NOT NULL,
+    status     text        COLLATE "C" NOT NULL DEFAULT 'ready',
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    CONSTRAINT tags_status_check CHECK (status IN ('unknown', 'ready', 'deleting', 'error', 'locked')),
+    UNIQUE (image_id, name)
+);
+
+-- Notification ids already applied: the registry delivers at least once. Pruned after a day.
+CREATE TABLE registry_events (
+    id          text        COLLATE "C" PRIMARY KEY,
+    received_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX registry_events_received_at ON registry_events (received_at);
+
+-- The size of an image: each distinct blob reachable from its tags counted once.
+CREATE FUNCTION image_content_size(target uuid) RETURNS bigint
+LANGUAGE sql STABLE AS $$
+    WITH RECURSIVE reachable (digest) AS (
+        SELECT digest FROM tags WHERE image_id = target
+        UNION
+        SELECT r.digest FROM manifest_references r JOIN reachable m ON r.manifest_digest = m.digest
+         WHERE r.image_id = target AND r.is_manifest
+    ), blobs AS (
+        SELECT r.digest, max(r.size) AS size
+          FROM manifest_references r JOIN reachable m ON r.manifest_digest = m.digest
+         WHERE r.image_id = target AND NOT r.is_manifest
+         GROUP BY r.digest
+    )
+    SELECT COALESCE(sum(size), 0)::bigint FROM blobs
+$$;
