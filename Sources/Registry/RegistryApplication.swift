@@ -50,6 +50,8 @@ public final class RegistryApplication: Sendable {
     public let pipeline: QueryPipeline
     /// The HTTP server; listening once `start` returns.
     public let server: Server
+    /// Repairs images from the registries; nil when the data plane is off.
+    public let reconciler: Reconciler?
 
     /// Builds the application; nothing listens until `start`.
     ///
@@ -87,6 +89,9 @@ public final class RegistryApplication: Sendable {
                 events: EventReceiverAPI(settings: dataPlane, registry: registrySettings, repository: content, logger: logger),
                 metrics: metrics, logger: logger
             ).register(on: &router)
+            reconciler = Reconciler(settings: dataPlane, registry: registrySettings, database: database, logger: logger)
+        } else {
+            reconciler = nil
         }
         OperationsRoutes(pool: pool, migrator: migrator, metrics: metrics, logger: logger).register(on: &router)
         self.router = router
@@ -96,10 +101,11 @@ public final class RegistryApplication: Sendable {
         metrics.observe(server)
     }
 
-    /// Starts listening, then the purger.
+    /// Starts listening, then the purger and the reconciler.
     public func start() throws(ServerError) {
         try server.start()
         purger.start()
+        reconciler?.start()
     }
 
     /// Stops listening and lets requests in flight finish for up to `gracePeriod`, then stops the
@@ -109,6 +115,7 @@ public final class RegistryApplication: Sendable {
     public func stop(gracePeriod: Duration) -> Bool {
         guard server.shutdown(gracePeriod: gracePeriod) else { return false }
         purger.stop()
+        reconciler?.stop()
         pipeline.close()
         return true
     }

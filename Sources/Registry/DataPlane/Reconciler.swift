@@ -1,0 +1,106 @@
+import Foundation
+import Log
+import Postgres
+
+/// Repairs the database from the registries: on start-up and every `reconcileInterval`, reads each
+/// region's catalog, tags and manifests (with a token registryd signs for itself) and makes the
+/// images, manifests and tags of that region match, in both directions.
+///
+/// Needed because the registry keeps its notifications in memory: those queued when it restarts
+/// are lost. Rows changed after a pass began are left alone (an event newer than the registry read
+/// wins). One instance at a time reconciles a region: a session advisory lock per region, tried,
+/// never waited for, so several registryd instances never fight over it. Each pass also forgets
+/// event ids older than a day.
+public final class Reconciler: @unchecked Sendable {
+    private let settings: DataPlaneSettings
+    private let issuer: TokenIssuer
+    private let pool: ConnectionPool
+    private let repository: RegistryContentRepository
+    private let logger: Logger
+    private let condition = NSCondition()
+    private var isStopping = false
+    private var isRunning = false
+    private var passes = 0
+
+    /// `@unchecked Sendable`: the flags and `passes` are guarded by `condition`.
+    init(settings: DataPlaneSettings, registry: RegistrySettings, database: DatabaseAccess, logger: Logger) {
+        self.settings = settings
+        issuer = TokenIssuer(settings: settings, registry: registry)
+        pool = database.pool
+        repository = RegistryContentRepository(database: database)
+        self.logger = logger
+    }
+
+    /// Starts the background thread; its first pass runs at once.
+    public func start() {
+        condition.lock()
+        isRunning = true
+        condition.unlock()
+        let thread = Thread { [self] in run() }
+        thread.name = "registry-reconciler"
+        thread.start()
+    }
+
+    /// Stops the thread and waits for its current pass to end.
+    public func stop() {
+        condition.lock()
+        isStopping = true
+        condition.broadcast()
+        while isRunning { condition.wait() }
+        condition.unlock()
+    }
+
+    /// Reconciles every region that has a registry URL, now, on the calling thread.
+    public func reconcileNow() {
+        for (region, url) in settings.registryURLs.sorted(by: { $0.key < $1.key }) {
+            do {
+                let changed = try reconcile(region: region, client: RegistryClient(baseURL: url, region: region, issuer: issuer))
+                if let changed, changed > 0 { logger.info("reconciled registry", ["region": .string(region), "images_changed": .int(changed)]) }
+            } catch {
+                logger.warning("reconciling registry failed", ["region": .string(region), "error": .string(String(describing: error))])
+            }
+        }
+        do {
+            try pool.withConnection { connection in
+                _ = try connection.query("DELETE FROM registry_events WHERE received_at < now() - interval '1 day'")
+            }
+        } catch {
+            logger.warning("pruning registry event ids failed", ["error": .string(String(describing: error))])
+        }
+    }
+
+    /// One region; nil when another instance holds the region's lock.
+    private func reconcile(region: String, client: RegistryClient) throws -> Int? {
+        try pool.withConnection { connection -> Int? in
+            let locked = try connection.query("SELECT pg_try_advisory_lock(hashtext('registryd.reconcile.' || $1))", [region])
+            guard try locked.first?.bool(0) == true else { return nil }
+            defer { _ = try? connection.query("SELECT pg_advisory_unlock(hashtext('registryd.reconcile.' || $1))", [region]) }
+            let started = try connection.query("SELECT now()::text").first?.string(0) ?? ""
+            var changed = 0
+            var present = Set<String>()
+            for name in try client.catalog() {
+                guard let path = RepositoryName.split(name) else { continue }
+                present.insert(name)
+                let content = try client.content(of: name)
+                if try ReconcileStatements.apply(content, region: region, path: path, since: started, on: connection) { changed += 1 }
+            }
+            changed += try ReconcileStatements.removeImages(region: region, notIn: present, since: started, on: connection)
+            return changed
+        }
+    }
+
+    private func run() {
+        condition.lock()
+        while !isStopping {
+            condition.unlock()
+            reconcileNow()
+            condition.lock()
+            passes += 1
+            condition.broadcast()
+            if !isStopping { _ = condition.wait(until: Date(timeIntervalSinceNow: settings.reconcileInterval.timeInterval)) }
+        }
+        isRunning = false
+        condition.broadcast()
+        condition.unlock()
+    }
+}
