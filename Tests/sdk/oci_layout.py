@@ -45,8 +45,8 @@ class Layout:
         compressed = gzip.compress(tar_bytes, mtime=0)
         return self.blob(compressed, LAYER), "sha256:" + hashlib.sha256(tar_bytes).hexdigest()
 
-    def manifest(self, layers: list[tuple[dict, str]], architecture: str = "amd64", salt: str = "") -> tuple[dict, int]:
-        """An image manifest over `layers`; returns its descriptor and the image size (config + layers)."""
+    def manifest(self, layers: list[tuple[dict, str]], architecture: str = "amd64", salt: str = "") -> tuple[dict, list[dict]]:
+        """An image manifest over `layers`; returns its descriptor and its blobs (config and layers)."""
         config = self.blob(json.dumps({
             "architecture": architecture, "os": "linux", "created": "1970-01-01T00:00:00Z",
             "config": {"Labels": {"salt": salt}} if salt else {},
@@ -55,7 +55,7 @@ class Layout:
         manifest = {"schemaVersion": 2, "mediaType": MANIFEST, "config": config,
                     "layers": [descriptor for descriptor, _ in layers]}
         descriptor = self.blob(json.dumps(manifest, sort_keys=True).encode(), MANIFEST)
-        return descriptor, config["size"] + sum(descriptor["size"] for descriptor, _ in layers)
+        return descriptor, [config] + [descriptor for descriptor, _ in layers]
 
     def index(self, manifests: list[tuple[dict, str]]) -> dict:
         """A multi-arch index over (manifest descriptor, architecture) pairs."""
@@ -71,3 +71,12 @@ class Layout:
         self.entries.append(dict(descriptor, annotations={"org.opencontainers.image.ref.name": tag}))
         with open(os.path.join(self.directory, "index.json"), "w") as handle:
             json.dump({"schemaVersion": 2, "manifests": self.entries}, handle)
+
+
+def distinct_size(*blob_lists: list[dict]) -> int:
+    """What an image made of these manifests weighs: each distinct blob counted once."""
+    sizes = {}
+    for blobs in blob_lists:
+        for blob in blobs:
+            sizes[blob["digest"]] = blob["size"]
+    return sum(sizes.values())
