@@ -1,0 +1,164 @@
+"""Issue 11: the token endpoint and the event receiver under duplicate and hostile input, and the
+reconciler repairing events a registry lost."""
+
+import base64
+import json
+import subprocess
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+
+import pytest
+
+from conftest import _free_port
+from data_plane import Plane, jwt_claims, poll
+from oci_layout import Layout, distinct_size
+
+
+@pytest.fixture(scope="module")
+def plane(tmp_path_factory):
+    started = Plane(str(tmp_path_factory.mktemp("plane")))
+    started.start_registry("fr-par")
+    yield started
+    started.stop()
+
+
+def unique(prefix):
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def token(plane, scopes, user_password=None, raw_authorization=None, region="fr-par"):
+    query = urllib.parse.urlencode([("service", f"rg.{region}.scw.cloud")] + [("scope", scope) for scope in scopes])
+    request = urllib.request.Request(f"{plane.url}/auth/v1/regions/{region}/token?{query}")
+    if user_password:
+        request.add_header("Authorization", "Basic " + base64.b64encode(user_password.encode()).decode())
+    if raw_authorization:
+        request.add_header("Authorization", raw_authorization)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+def access(body):
+    return {(entry["type"], entry["name"]): entry["actions"] for entry in jwt_claims(body["token"])["access"]}
+
+
+def post_events(plane, envelope, secret=None, raw=None, region="fr-par"):
+    data = raw if raw is not None else json.dumps(envelope).encode()
+    request = urllib.request.Request(f"{plane.url}/internal/v1/regions/{region}/registry-events", data=data, method="POST")
+    request.add_header("Content-Type", "application/vnd.docker.distribution.events.v1+json")
+    request.add_header("Authorization", "Bearer " + (plane.secret if secret is None else secret))
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+def push_event(event_id, repository, tag, sizes):
+    references = [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "size": size,
+                   "digest": "sha256:" + f"{index:064x}"} for index, size in enumerate(sizes)]
+    return {"events": [{"id": event_id, "action": "push", "target": {
+        "mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": "sha256:" + uuid.uuid4().hex * 2,
+        "repository": repository, "tag": tag, "references": references}}]}
+
+
+def test_login_and_token_shape(plane):
+    owner = plane.create_key()
+    namespace = plane.namespace(owner, unique("login"))
+    status, body = token(plane, [], f"nologin:{owner['secret']}")
+    assert status == 200 and body["expires_in"] == 300 and body["token"] == body["access_token"]
+    claims = jwt_claims(body["token"])
+    assert claims["aud"] == "rg.fr-par.scw.cloud" and claims["exp"] - claims["iat"] == 300
+    status, body = token(plane, [f"repository:{namespace['name']}/app:pull,push,delete"], f"nologin:{owner['secret']}")
+    assert access(body)[("repository", f"{namespace['name']}/app")] == ["pull", "push", "delete"]
+    login = plane.skopeo("login", "--tls-verify=false", "-u", "nologin", "-p", owner["secret"], plane.registries["fr-par"])
+    assert login.returncode == 0, login.stderr
+    wrong = plane.skopeo("login", "--tls-verify=false", "-u", "nologin", "-p", str(uuid.uuid4()), plane.registries["fr-par"])
+    assert wrong.returncode != 0
+
+
+@pytest.mark.parametrize("authorization", [
+    "Basic !!!not-base64!!!", "Basic " + base64.b64encode(b"no-colon").decode(), "Bearer something",
+    "Basic " + base64.b64encode(b"nologin:" + str(uuid.uuid4()).encode()).decode(), "Basic"])
+def test_broken_or_wrong_credentials_are_401(plane, authorization):
+    status, body = token(plane, ["repository:a/b:pull"], raw_authorization=authorization)
+    assert status == 401 and body["type"] == "denied_authentication"
+
+
+def test_malformed_and_huge_scope_lists(plane):
+    owner = plane.create_key()
+    credentials = f"nologin:{owner['secret']}"
+    status, body = token(plane, ["garbage", "repository:only-two", "repository:UPPER/case:pull", "::", "repository::pull"], credentials)
+    assert status == 200 and jwt_claims(body["token"])["access"] == []
+    status, body = token(plane, [" ".join(f"repository:ns{index}/x:pull" for index in range(101))], credentials)
+    assert status == 400 and body["type"] == "invalid_arguments"
+    status, body = token(plane, ["repository:a/b:pull"] * 100, credentials)
+    assert status == 200
+
+
+def test_cross_tenant_mount_source_gets_nothing_but_plain_public_pull_works(plane):
+    owner, other = plane.create_key(), plane.create_key()
+    mine = plane.namespace(owner, unique("mine"))
+    public = plane.namespace(other, unique("theirs"), is_public=True)
+    theirs = f"{public['name']}/base"
+    _, body = token(plane, [f"repository:{theirs}:pull"], f"nologin:{owner['secret']}")
+    assert access(body)[("repository", theirs)] == ["pull"]
+    _, body = token(plane, [f"repository:{mine['name']}/app:pull,push", f"repository:{theirs}:pull"], f"nologin:{owner['secret']}")
+    granted = access(body)
+    assert granted[("repository", theirs)] == [] and granted[("repository", f"{mine['name']}/app")] == ["pull", "push"]
+    _, body = token(plane, ["registry:catalog:*"], f"nologin:{owner['secret']}")
+    assert access(body)[("registry", "catalog")] == []
+
+
+def test_duplicate_event_counts_once_and_wrong_secret_changes_nothing(plane):
+    owner = plane.create_key()
+    namespace = plane.namespace(owner, unique("dup"))
+    envelope = push_event(str(uuid.uuid4()), f"{namespace['name']}/dup", "v1", [100, 200])
+    status, body = post_events(plane, envelope, secret="wrong-secret-value")
+    assert status == 401
+    assert plane.get_namespace(owner, namespace)["image_count"] == 0
+    assert post_events(plane, envelope) == (200, {"applied": 1, "duplicates": 0, "ignored": 0})
+    assert post_events(plane, envelope) == (200, {"applied": 0, "duplicates": 1, "ignored": 0})
+    current = plane.get_namespace(owner, namespace)
+    assert (current["size"], current["image_count"]) == (300, 1)
+
+
+def test_hostile_event_bodies_are_acknowledged_and_change_nothing(plane):
+    before = plane.sql("SELECT count(*) || '/' || COALESCE(sum(size), 0) FROM images")
+    assert post_events(plane, None, raw=b"this is not json")[0] == 200
+    assert post_events(plane, None, raw=b'{"events": "nope"}')[0] == 200
+    assert post_events(plane, None, raw=b'{"events": [1, null, {"id": 5}]}')[0] == 200
+    status, body = post_events(plane, push_event(str(uuid.uuid4()), f"{unique('unknown')}/x", "v1", [10]))
+    assert (status, body["ignored"]) == (200, 1)
+    status, body = post_events(plane, push_event(str(uuid.uuid4()), "no-slash", "v1", [10]))
+    assert (status, body["ignored"]) == (200, 1)
+    assert post_events(plane, None, raw=b"{}", region="mars-1")[0] == 200
+    assert post_events(plane, None, raw=b"{}", secret="")[0] == 401
+    assert plane.sql("SELECT count(*) || '/' || COALESCE(sum(size), 0) FROM images") == before
+
+
+def test_reconciler_repairs_events_a_registry_lost(plane, tmp_path):
+    """nl-ams's registry sends its events to a port nobody listens on (they are lost, as after a
+    restart); a second registryd on the same database reconciles that region."""
+    dead = f"http://127.0.0.1:{_free_port()}"
+    plane.start_registry("nl-ams", notify_url=dead)
+    owner = plane.create_key()
+    namespace = plane.namespace(owner, unique("lost"), region="nl-ams")
+    layout = Layout(str(tmp_path / "img"))
+    manifest, blobs = layout.manifest([layout.layer(b"lost" * 100, "lost")])
+    layout.tag(manifest, "v1")
+    pushed = plane.push(layout, "v1", f"{namespace['name']}/app", owner, region="nl-ams")
+    assert pushed.returncode == 0, pushed.stderr
+    assert plane.get_namespace(owner, namespace)["image_count"] == 0
+    # A row for content the registry does not hold: the reconciler removes it.
+    plane.sql(f"INSERT INTO images (namespace_id, name, size) VALUES ('{namespace['id']}', 'ghost', 0)")
+    plane.spawn_registryd(_free_port(), REGISTRY_URLS=f"nl-ams=http://{plane.registries['nl-ams']}", RECONCILE_INTERVAL_S="1")
+    expected = distinct_size(blobs)
+    done = poll(lambda: (lambda n: n if n["size"] == expected and n["image_count"] == 1 else None)(
+        plane.get_namespace(owner, namespace)), what=f"reconciled size {expected}")
+    assert done["image_count"] == 1
+    assert plane.sql(f"SELECT t.name FROM tags t JOIN images i ON i.id = t.image_id WHERE i.namespace_id = '{namespace['id']}'") == "v1"
