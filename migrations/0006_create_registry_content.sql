@@ -73,3 +73,47 @@ LANGUAGE sql STABLE AS $$
     )
     SELECT COALESCE(sum(size), 0)::bigint FROM blobs
 $$;
+
+-- Manifests the registries must delete: every digest ever recorded in an image or namespace that
+-- is removed, so that a later owner of a reused name can never pull the old content. Queued here
+-- by the triggers below (whatever removes the rows: the purger, an image delete, the reconciler)
+-- and worked off by the reconciler's thread; a row stays until the registry answers 202 or 404.
+CREATE TABLE registry_deletions (
+    id         bigserial   PRIMARY KEY,
+    region     text        COLLATE "C" NOT NULL,
+    repository text        COLLATE "C" NOT NULL,
+    digest     text        COLLATE "C" NOT NULL,
+    attempts   integer     NOT NULL DEFAULT 0,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE FUNCTION namespaces_queue_registry_deletions() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO registry_deletions (region, repository, digest)
+    SELECT OLD.region, OLD.name || '/' || i.name, m.digest
+      FROM images i JOIN manifests m ON m.image_id = i.id
+     WHERE i.namespace_id = OLD.id;
+    RETURN OLD;
+END;
+$$;
+
+CREATE TRIGGER namespaces_registry_deletions
+    BEFORE DELETE ON namespaces
+    FOR EACH ROW EXECUTE FUNCTION namespaces_queue_registry_deletions();
+
+-- An image removed on its own (when its namespace goes, the namespace trigger has queued it).
+CREATE FUNCTION images_queue_registry_deletions() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO registry_deletions (region, repository, digest)
+    SELECT n.region, n.name || '/' || OLD.name, m.digest
+      FROM namespaces n JOIN manifests m ON m.image_id = OLD.id
+     WHERE n.id = OLD.namespace_id;
+    RETURN OLD;
+END;
+$$;
+
+CREATE TRIGGER images_registry_deletions
+    BEFORE DELETE ON images
+    FOR EACH ROW EXECUTE FUNCTION images_queue_registry_deletions();

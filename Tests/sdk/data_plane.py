@@ -49,7 +49,8 @@ def jwt_claims(token: str) -> dict:
 class Plane:
     """registryd (data plane on) and one registry per region asked for, in `directory`."""
 
-    def __init__(self, directory: str):
+    def __init__(self, directory: str, purge_interval_ms: str = "60000", reconciled_regions: tuple = ()):
+        """`reconciled_regions`: regions whose registry this registryd reconciles and deletes from."""
         require_tools()
         self.directory = directory
         self.binary = os.environ.get("REGISTRYD_BINARY", os.path.join(ROOT, ".build", "debug", "registryd"))
@@ -64,15 +65,18 @@ class Plane:
             pytest.skip("needs REGISTRYD_TEST_DATABASE_URL (make test sets it)")
         self.database_url = _create_database(admin_url)
         self.processes = []
+        self.purge_interval_ms = purge_interval_ms
+        self.registry_ports = {region: _free_port() for region in reconciled_regions}
+        urls = ",".join(f"{region}=http://127.0.0.1:{port}" for region, port in self.registry_ports.items())
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.registryd = self.spawn_registryd(self.port)
+        self.registryd = self.spawn_registryd(self.port, **({"REGISTRY_URLS": urls} if urls else {}))
         self.registries = {}
 
     def data_plane_environment(self, **extra):
         return _environment(self.database_url, REGISTRY_TOKEN_KEY=self.key, REGISTRY_TOKEN_CERT=self.cert,
                             REGISTRY_NOTIFY_SECRET=self.secret, LISTEN_ADDRESS="127.0.0.1",
-                            PURGE_INTERVAL_MS="60000", **extra)
+                            PURGE_INTERVAL_MS=self.purge_interval_ms, **extra)
 
     def spawn_registryd(self, port: int, **extra):
         """registryd on `port` over this plane's database; waits until it answers."""
@@ -84,7 +88,7 @@ class Plane:
 
     def start_registry(self, region: str, notify_url: str | None = None) -> str:
         """docker-registry for `region` configured by registryd registry-config; returns its host:port."""
-        port = _free_port()
+        port = self.registry_ports.get(region) or _free_port()
         storage = os.path.join(self.directory, f"storage-{region}")
         config = subprocess.run(
             [self.binary, "registry-config", "--region", region, "--listen", f"127.0.0.1:{port}",

@@ -10,24 +10,22 @@ import Postgres
 /// are lost. Rows changed after a pass began are left alone (an event newer than the registry read
 /// wins). One instance at a time reconciles a region: a session advisory lock per region, tried,
 /// never waited for, so several registryd instances never fight over it. Each pass also forgets
-/// event ids older than a day.
+/// event ids older than a day. Every second, the same thread deletes from the registries the
+/// manifests of removed images and namespaces (`Reconciler+Deletions.swift`).
 public final class Reconciler: @unchecked Sendable {
-    private let settings: DataPlaneSettings
-    private let issuer: TokenIssuer
-    private let pool: ConnectionPool
-    private let repository: RegistryContentRepository
-    private let logger: Logger
+    let settings: DataPlaneSettings
+    let issuer: TokenIssuer
+    let pool: ConnectionPool
+    let logger: Logger
     private let condition = NSCondition()
     private var isStopping = false
     private var isRunning = false
-    private var passes = 0
 
-    /// `@unchecked Sendable`: the flags and `passes` are guarded by `condition`.
+    /// `@unchecked Sendable`: the flags are guarded by `condition`; the rest never changes.
     init(settings: DataPlaneSettings, registry: RegistrySettings, database: DatabaseAccess, logger: Logger) {
         self.settings = settings
         issuer = TokenIssuer(settings: settings, registry: registry)
         pool = database.pool
-        repository = RegistryContentRepository(database: database)
         self.logger = logger
     }
 
@@ -89,15 +87,20 @@ public final class Reconciler: @unchecked Sendable {
         }
     }
 
+    /// Reconciles at once and then every `reconcileInterval`; works off the deletion queue every second.
     private func run() {
+        var nextReconcile = ContinuousClock.now
         condition.lock()
         while !isStopping {
             condition.unlock()
-            reconcileNow()
+            if ContinuousClock.now >= nextReconcile {
+                reconcileNow()
+                nextReconcile = ContinuousClock.now.advanced(by: settings.reconcileInterval)
+            }
+            deleteQueuedManifests()
             condition.lock()
-            passes += 1
-            condition.broadcast()
-            if !isStopping { _ = condition.wait(until: Date(timeIntervalSinceNow: settings.reconcileInterval.timeInterval)) }
+            let wait = min(Self.deletionInterval, settings.reconcileInterval)
+            if !isStopping { _ = condition.wait(until: Date(timeIntervalSinceNow: wait.timeInterval)) }
         }
         isRunning = false
         condition.broadcast()

@@ -85,6 +85,14 @@ struct RegistryClient: Sendable {
         return digest
     }
 
+    /// Deletes manifest `digest` of `repository`; true when it is gone (202, or 404: already gone).
+    func deleteManifest(repository: String, digest: String) throws -> Bool {
+        let token = try issuer.issue(region: region, subject: "registryd-reconciler",
+                                     access: [.init(type: "repository", name: repository, actions: ["delete"])]).token
+        let (status, _, _) = try get("/v2/\(repository)/manifests/\(digest)", token: token, method: "DELETE")
+        return status == 202 || status == 404
+    }
+
     /// `</v2/_catalog?last=x&n=1000>; rel="next"` → `/v2/_catalog?last=x&n=1000`.
     static func nextPage(_ link: String?) -> String? {
         guard let link, let open = link.firstIndex(of: "<"), let close = link.firstIndex(of: ">"), open < close,
@@ -92,9 +100,10 @@ struct RegistryClient: Sendable {
         return String(link[link.index(after: open)..<close])
     }
 
-    private func get(_ path: String, token: String, accept: String? = nil) throws -> (Int, [UInt8], [String: String]) {
+    private func get(_ path: String, token: String, accept: String? = nil, method: String = "GET") throws -> (Int, [UInt8], [String: String]) {
         guard let url = URL(string: baseURL + path) else { throw ClientError(status: 0, path: path) }
         var request = URLRequest(url: url, timeoutInterval: timeout)
+        request.httpMethod = method
         request.setValue("Bearer " + token, forHTTPHeaderField: "Authorization")
         if let accept { request.setValue(accept, forHTTPHeaderField: "Accept") }
         let box = ResultBox()
