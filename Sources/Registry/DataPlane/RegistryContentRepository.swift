@@ -37,6 +37,9 @@ struct RegistryContentRepository: Sendable {
         guard let path = RepositoryName.split(event.repository) else { return .ignored }
         return try await database.write { connection in
             try connection.withTransaction { connection in
+                // The registry is the truth and the reconciler repairs what a crash loses: an event
+                // need not wait for its commit to reach the disk (the registry waits on our answer).
+                try connection.execute("SET LOCAL synchronous_commit = off")
                 let fresh = try connection.query(
                     "INSERT INTO registry_events (id) VALUES ($1) ON CONFLICT DO NOTHING", [event.id])
                 guard fresh.affectedRows == 1 else { return .duplicate }
