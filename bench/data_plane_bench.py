@@ -46,7 +46,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--binary")
-    arguments = parser.parse_args()
+    arguments, _ = parser.parse_known_args()  # make bench passes bench.py's options too
     binary = arguments.binary
     if not binary:
         run(["swift", "build", "-c", "release", "--product", "registryd"], cwd=ROOT)

@@ -117,3 +117,58 @@ $$;
 CREATE TRIGGER images_registry_deletions
     BEFORE DELETE ON images
     FOR EACH ROW EXECUTE FUNCTION images_queue_registry_deletions();
+
+-- One registry notification applied in one round trip: dedupe by id, lock the namespace (a
+-- `ready` one of the region, else 'ignored'), then the change. `refs` is a JSON array of
+-- {"digest","media_type","size","is_manifest"}. Returns 'applied', 'duplicate' or 'ignored'.
+CREATE FUNCTION registry_apply_event(
+    event_id text, event_region text, namespace_name text, image_name text,
+    action text, manifest_digest text, manifest_media_type text, tag_name text, refs jsonb
+) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    target_namespace uuid;
+    target_image uuid;
+BEGIN
+    INSERT INTO registry_events (id) VALUES (event_id) ON CONFLICT DO NOTHING;
+    IF NOT FOUND THEN
+        RETURN 'duplicate';
+    END IF;
+    SELECT id INTO target_namespace FROM namespaces
+     WHERE region = event_region AND name = namespace_name AND status = 'ready' FOR UPDATE;
+    IF target_namespace IS NULL THEN
+        RETURN 'ignored';
+    END IF;
+    IF action = 'push' THEN
+        INSERT INTO images (namespace_id, name) VALUES (target_namespace, image_name)
+        ON CONFLICT (namespace_id, name) DO UPDATE SET updated_at = now()
+        RETURNING id INTO target_image;
+        INSERT INTO manifests (image_id, digest, media_type) VALUES (target_image, manifest_digest, manifest_media_type)
+        ON CONFLICT DO NOTHING;
+        INSERT INTO manifest_references (image_id, manifest_digest, digest, media_type, size, is_manifest)
+        SELECT target_image, manifest_digest, r.digest, r.media_type, r.size, r.is_manifest
+          FROM jsonb_to_recordset(refs) AS r (digest text, media_type text, size bigint, is_manifest boolean)
+        ON CONFLICT DO NOTHING;
+        IF tag_name IS NOT NULL THEN
+            INSERT INTO tags (image_id, name, digest) VALUES (target_image, tag_name, manifest_digest)
+            ON CONFLICT (image_id, name) DO UPDATE SET digest = EXCLUDED.digest, updated_at = now()
+             WHERE tags.digest <> EXCLUDED.digest;
+        END IF;
+        UPDATE namespaces SET updated_at = now() WHERE id = target_namespace;
+    ELSE
+        SELECT id INTO target_image FROM images WHERE namespace_id = target_namespace AND name = image_name;
+        IF target_image IS NULL THEN
+            RETURN 'ignored';
+        END IF;
+        IF manifest_digest IS NOT NULL THEN
+            DELETE FROM tags WHERE image_id = target_image AND digest = manifest_digest;
+            DELETE FROM manifests WHERE image_id = target_image AND digest = manifest_digest;
+        ELSE
+            DELETE FROM tags WHERE image_id = target_image AND name = tag_name;
+        END IF;
+    END IF;
+    UPDATE images SET size = image_content_size(id), updated_at = now()
+     WHERE id = target_image AND size IS DISTINCT FROM image_content_size(id);
+    RETURN 'applied';
+END;
+$$;

@@ -1,9 +1,11 @@
 import Foundation
+import JSON
 import Postgres
 
 /// Images, manifests and tags in PostgreSQL, as the registries' events and the reconciler report them.
 ///
-/// Every change to one image runs in one transaction that first locks its namespace row: the
+/// Every change to one image runs in one transaction that first locks its namespace row (for an
+/// event, inside `registry_apply_event`; for the reconciler, `lockNamespace`): the
 /// namespace's counters (kept by the 0002 trigger) change with the image, and concurrent events for
 /// one namespace apply one after the other instead of deadlocking on it.
 struct RegistryContentRepository: Sendable {
@@ -32,40 +34,51 @@ struct RegistryContentRepository: Sendable {
         case ignored
     }
 
-    /// Applies `event` once: a repeated id changes nothing.
+    /// Applies `event` once: a repeated id changes nothing. One round trip: `registry_apply_event`
+    /// (migration 0006) dedupes, locks the namespace and applies the change in one transaction.
     func apply(_ event: RegistryEvent, region: String) async throws -> Outcome {
         guard let path = RepositoryName.split(event.repository) else { return .ignored }
-        return try await database.write { connection in
+        var action = "delete", digest: String?, mediaType: String?, tag: String?, references = "[]"
+        switch event.change {
+        case .pushManifest(let pushed, let type, let pushedTag, let referenced):
+            (action, digest, mediaType, tag) = ("push", pushed, type, pushedTag)
+            references = Self.json(referenced)
+        case .deleteManifest(let deleted):
+            digest = deleted
+        case .deleteTag(let deleted):
+            tag = deleted
+        }
+        let parameters: [(any PostgresParameter)?] = [event.id, region, path.namespace, path.image, action, digest, mediaType, tag, references]
+        let outcome = try await database.write { connection in
             try connection.withTransaction { connection in
                 // The registry is the truth and the reconciler repairs what a crash loses: an event
                 // need not wait for its commit to reach the disk (the registry waits on our answer).
                 try connection.execute("SET LOCAL synchronous_commit = off")
-                let fresh = try connection.query(
-                    "INSERT INTO registry_events (id) VALUES ($1) ON CONFLICT DO NOTHING", [event.id])
-                guard fresh.affectedRows == 1 else { return .duplicate }
-                guard let namespaceID = try Self.lockNamespace(region: region, name: path.namespace, on: connection) else {
-                    return .ignored
-                }
-                switch event.change {
-                case .pushManifest(let digest, let mediaType, let tag, let references):
-                    let imageID = try Self.upsertImage(namespaceID: namespaceID, name: path.image, on: connection)
-                    try Self.insertManifest(imageID: imageID, digest: digest, mediaType: mediaType, references: references, on: connection)
-                    if let tag { try Self.setTag(imageID: imageID, name: tag, digest: digest, on: connection) }
-                    try Self.refreshSize(imageID: imageID, on: connection)
-                    _ = try connection.query("UPDATE namespaces SET updated_at = now() WHERE id = $1", [namespaceID])
-                case .deleteManifest(let digest):
-                    guard let imageID = try Self.imageID(namespaceID: namespaceID, name: path.image, on: connection) else { return .ignored }
-                    _ = try connection.query("DELETE FROM tags WHERE image_id = $1 AND digest = $2", [imageID, digest])
-                    _ = try connection.query("DELETE FROM manifests WHERE image_id = $1 AND digest = $2", [imageID, digest])
-                    try Self.refreshSize(imageID: imageID, on: connection)
-                case .deleteTag(let name):
-                    guard let imageID = try Self.imageID(namespaceID: namespaceID, name: path.image, on: connection) else { return .ignored }
-                    _ = try connection.query("DELETE FROM tags WHERE image_id = $1 AND name = $2", [imageID, name])
-                    try Self.refreshSize(imageID: imageID, on: connection)
-                }
-                return .applied
+                return try connection.query(
+                    "SELECT registry_apply_event($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)", parameters).first?.string(0)
             }
         }
+        switch outcome {
+        case "applied": return .applied
+        case "duplicate": return .duplicate
+        default: return .ignored
+        }
+    }
+
+    /// The references as the JSON array `registry_apply_event` reads.
+    static func json(_ references: [RegistryEvent.Reference]) -> String {
+        var json = JSONWriter(capacity: 64 + references.count * 160)
+        json.beginArray()
+        for reference in references {
+            json.beginObject()
+            json.field("digest", reference.digest)
+            json.field("media_type", reference.mediaType)
+            json.field("size", reference.size)
+            json.field("is_manifest", reference.isManifest)
+            json.endObject()
+        }
+        json.endArray()
+        return String(decoding: json.bytes, as: UTF8.self)
     }
 
     /// Forgets event ids older than `age`: the registry retries within minutes, not days.
