@@ -162,3 +162,27 @@ def test_reconciler_repairs_events_a_registry_lost(plane, tmp_path):
         plane.get_namespace(owner, namespace)), what=f"reconciled size {expected}")
     assert done["image_count"] == 1
     assert plane.sql(f"SELECT t.name FROM tags t JOIN images i ON i.id = t.image_id WHERE i.namespace_id = '{namespace['id']}'") == "v1"
+
+
+def test_manifest_deleted_in_the_registry_untags_and_empties_the_image(plane, tmp_path):
+    """DELETE /v2/<repo>/manifests/<digest> with the owner's token: the registry's delete events
+    remove the manifest and its tag; the image stays, with size 0 (as the real API keeps it)."""
+    owner = plane.create_key()
+    namespace = plane.namespace(owner, unique("del"))
+    layout = Layout(str(tmp_path / "img"))
+    manifest, blobs = layout.manifest([layout.layer(b"to be deleted", "gone")])
+    layout.tag(manifest, "v1")
+    repository = f"{namespace['name']}/app"
+    assert plane.push(layout, "v1", repository, owner).returncode == 0
+    poll(lambda: plane.image_size(namespace, "app") == str(distinct_size(blobs)), what="image recorded")
+    _, body = token(plane, [f"repository:{repository}:delete"], f"nologin:{owner['secret']}")
+    request = urllib.request.Request(f"http://{plane.registries['fr-par']}/v2/{repository}/manifests/{manifest['digest']}",
+                                     method="DELETE", headers={"Authorization": "Bearer " + body["token"]})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 202
+    done = poll(lambda: (lambda n: n if n["size"] == 0 else None)(plane.get_namespace(owner, namespace)), what="size 0")
+    assert done["image_count"] == 1
+    assert plane.sql(f"SELECT count(*) FROM tags t JOIN images i ON i.id = t.image_id WHERE i.namespace_id = '{namespace['id']}'") == "0"
+    stranger = plane.create_key()
+    _, denied = token(plane, [f"repository:{repository}:delete"], f"nologin:{stranger['secret']}")
+    assert access(denied)[("repository", repository)] == []
