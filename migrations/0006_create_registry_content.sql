@@ -129,6 +129,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
     target_namespace uuid;
     target_image uuid;
+    new_size bigint;
 BEGIN
     INSERT INTO registry_events (id) VALUES (event_id) ON CONFLICT DO NOTHING;
     IF NOT FOUND THEN
@@ -167,8 +168,8 @@ BEGIN
             DELETE FROM tags WHERE image_id = target_image AND name = tag_name;
         END IF;
     END IF;
-    UPDATE images SET size = image_content_size(id), updated_at = now()
-     WHERE id = target_image AND size IS DISTINCT FROM image_content_size(id);
+    new_size := image_content_size(target_image);
+    UPDATE images SET size = new_size, updated_at = now() WHERE id = target_image AND size <> new_size;
     RETURN 'applied';
 END;
 $$;

@@ -142,8 +142,9 @@ struct RegistryContentRepository: Sendable {
     static func refreshSize(imageID: UUID, on connection: Connection) throws {
         _ = try connection.query(
             """
-            UPDATE images SET size = image_content_size(id), updated_at = now()
-             WHERE id = $1 AND size IS DISTINCT FROM image_content_size(id)
+            UPDATE images SET size = s.size, updated_at = now()
+              FROM (SELECT image_content_size($1::uuid) AS size) s
+             WHERE images.id = $1 AND images.size <> s.size
             """, [imageID])
     }
 }
