@@ -49,7 +49,7 @@ def jwt_claims(token: str) -> dict:
 class Plane:
     """registryd (data plane on) and one registry per region asked for, in `directory`."""
 
-    def __init__(self, directory: str, purge_interval_ms: str = "60000", reconciled_regions: tuple = ()):
+    def __init__(self, directory: str, purge_interval_ms: str = "60000", reconciled_regions: tuple = (), log_level="warning"):
         """`reconciled_regions`: regions whose registry this registryd reconciles and deletes from."""
         require_tools()
         self.directory = directory
@@ -66,6 +66,7 @@ class Plane:
         self.database_url = _create_database(admin_url)
         self.processes = []
         self.purge_interval_ms = purge_interval_ms
+        self.log_level = log_level
         self.registry_ports = {region: _free_port() for region in reconciled_regions}
         urls = ",".join(f"{region}=http://127.0.0.1:{port}" for region, port in self.registry_ports.items())
         self.port = _free_port()
@@ -76,12 +77,13 @@ class Plane:
     def data_plane_environment(self, **extra):
         return _environment(self.database_url, REGISTRY_TOKEN_KEY=self.key, REGISTRY_TOKEN_CERT=self.cert,
                             REGISTRY_NOTIFY_SECRET=self.secret, LISTEN_ADDRESS="127.0.0.1",
-                            PURGE_INTERVAL_MS=self.purge_interval_ms, **extra)
+                            PURGE_INTERVAL_MS=self.purge_interval_ms, **dict({"LOG_LEVEL": self.log_level}, **extra))
 
     def spawn_registryd(self, port: int, **extra):
         """registryd on `port` over this plane's database; waits until it answers."""
         environment = self.data_plane_environment(PORT=str(port), **extra)
-        process = subprocess.Popen([self.binary, "serve"], env=environment, stderr=subprocess.PIPE, text=True)
+        log = open(os.path.join(self.directory, f"registryd-{port}.log"), "w")  # a pipe nobody reads could fill up
+        process = subprocess.Popen([self.binary, "serve"], env=environment, stderr=log)
         self.processes.append(process)
         poll(lambda: self._answers(f"http://127.0.0.1:{port}/registry/v1/openapi.json", process), 30, "registryd listening")
         return process
@@ -116,6 +118,11 @@ class Plane:
             return error.code == expect
         except OSError:
             return False
+
+    def logs(self) -> str:
+        """Everything the registryd processes of this plane logged."""
+        return "".join(open(os.path.join(self.directory, name)).read()
+                       for name in sorted(os.listdir(self.directory)) if name.startswith("registryd-"))
 
     def stop(self):
         for process in reversed(self.processes):

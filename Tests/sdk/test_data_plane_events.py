@@ -18,7 +18,7 @@ from oci_layout import Layout, distinct_size
 
 @pytest.fixture(scope="module")
 def plane(tmp_path_factory):
-    started = Plane(str(tmp_path_factory.mktemp("plane")))
+    started = Plane(str(tmp_path_factory.mktemp("plane")), log_level="debug")
     started.start_registry("fr-par")
     yield started
     started.stop()
@@ -186,3 +186,14 @@ def test_manifest_deleted_in_the_registry_untags_and_empties_the_image(plane, tm
     stranger = plane.create_key()
     _, denied = token(plane, [f"repository:{repository}:delete"], f"nologin:{stranger['secret']}")
     assert access(denied)[("repository", repository)] == []
+
+
+def test_logs_never_hold_the_signing_key_secrets_or_tokens(plane):
+    owner = plane.create_key()
+    status, body = token(plane, ["repository:a/b:pull"], f"nologin:{owner['secret']}")
+    assert status == 200
+    logs = plane.logs()
+    assert '"path":"/auth/v1/regions/fr-par/token"' in logs  # the requests were logged, at debug level
+    key_lines = [line for line in open(plane.key).read().splitlines() if not line.startswith("-----")]
+    assert not any(line in logs for line in key_lines)
+    assert owner["secret"] not in logs and plane.secret not in logs and body["token"].split(".")[2] not in logs
