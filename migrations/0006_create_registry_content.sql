@@ -91,6 +91,8 @@ CREATE TABLE registry_deletions (
     attempts   integer     NOT NULL DEFAULT 0,
     created_at timestamptz NOT NULL DEFAULT now()
 );
+-- The token service grants nothing on a repository with deletions pending (see RepositoryAccess).
+CREATE INDEX registry_deletions_repository ON registry_deletions (region, repository);
 
 CREATE FUNCTION namespaces_queue_registry_deletions() RETURNS trigger
 LANGUAGE plpgsql AS $$

@@ -47,6 +47,10 @@ import Testing
         #expect(RepositoryAccess.granted(all, facts: facts(status: "deleting"), caller: owner, isMountSource: false) == [])
         #expect(RepositoryAccess.granted(all, facts: nil, caller: owner, isMountSource: false) == [])
         #expect(RepositoryAccess.granted(all, facts: facts(imageStatus: "deleting"), caller: owner, isMountSource: false) == [])
+        var pending = facts(isPublic: true)
+        pending.hasPendingDeletions = true
+        #expect(RepositoryAccess.granted(all, facts: pending, caller: owner, isMountSource: false) == [])
+        #expect(RepositoryAccess.granted(all, facts: pending, caller: nil, isMountSource: false) == [])
         let inProject = Caller(organizationID: organization, projectID: project)
         #expect(RepositoryAccess.granted(all, facts: facts(), caller: inProject, isMountSource: true) == ["pull", "push", "delete"])
         let otherProject = Caller(organizationID: organization, projectID: UUID())

@@ -34,7 +34,7 @@ public struct DataPlaneSettings: Sendable {
         self.tokenLifetime = tokenLifetime
     }
 
-    /// Parses `fr-par=http://127.0.0.1:5000,nl-ams=http://…`; nil names the bad entry.
+    /// Parses `fr-par=http://127.0.0.1:5000,nl-ams=http://…`; the failure names the bad entry.
     public static func parseRegistryURLs(_ text: String) -> Result<[String: String], RegistryURLsError> {
         var urls: [String: String] = [:]
         for entry in text.split(separator: ",") where !entry.trimmingCharacters(in: .whitespaces).isEmpty {

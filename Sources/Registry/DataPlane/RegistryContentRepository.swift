@@ -15,14 +15,16 @@ struct RegistryContentRepository: Sendable {
     func facts(region: String, namespace: String, image: String) async throws -> RepositoryFacts? {
         let result = try await database.read(
             """
-            SELECT n.organization_id, n.project_id, n.status, n.is_public, i.visibility, i.status
+            SELECT n.organization_id, n.project_id, n.status, n.is_public, i.visibility, i.status,
+                   EXISTS (SELECT 1 FROM registry_deletions d WHERE d.region = $1 AND d.repository = $2 || '/' || $3)
               FROM namespaces n LEFT JOIN images i ON i.namespace_id = n.id AND i.name = $3
              WHERE n.region = $1 AND n.name = $2
             """, [region, namespace, image])
         guard let row = result.first else { return nil }
         return RepositoryFacts(
             organizationID: try row.uuid(0), projectID: try row.uuid(1), namespaceStatus: try row.string(2),
-            isPublic: try row.bool(3), imageVisibility: try row.optionalString(4), imageStatus: try row.optionalString(5))
+            isPublic: try row.bool(3), imageVisibility: try row.optionalString(4), imageStatus: try row.optionalString(5),
+            hasPendingDeletions: try row.bool(6))
     }
 
     /// What applying one event did.

@@ -9,6 +9,9 @@ struct RepositoryFacts: Sendable, Equatable {
     /// nil until the image exists (its first push).
     var imageVisibility: String?
     var imageStatus: String?
+    /// Content of a removed namespace or image under this name still waits to be deleted in the
+    /// registry: until it is, nobody may pull it (a new owner of the name) or push over it.
+    var hasPendingDeletions = false
 
     /// Whether anyone, anonymously, may pull: the image is public, or inherits a public namespace.
     var isEffectivelyPublic: Bool {
@@ -25,7 +28,8 @@ struct RepositoryFacts: Sendable, Equatable {
 /// - The owner (the namespace's organization; a project-scoped key: only in its project) gets
 ///   pull, push and delete on a namespace that is `ready`.
 /// - Anyone gets pull where the image is effectively public.
-/// - A namespace that is unknown or not `ready` (deleting), or an image being deleted, gives nothing.
+/// - A namespace that is unknown or not `ready` (deleting), an image being deleted, or a repository
+///   whose previous content still waits to be deleted in the registry, gives nothing.
 /// - A repository only read as the source of a cross-repository mount (a push request's extra
 ///   `pull` scopes) gives nothing to a caller who does not own it: the client then uploads the
 ///   blob instead, and no tenant learns or borrows another tenant's blobs.
@@ -34,7 +38,8 @@ enum RepositoryAccess {
     static let ownerActions = ["pull", "push", "delete"]
 
     static func granted(_ scope: TokenScope, facts: RepositoryFacts?, caller: Caller?, isMountSource: Bool) -> [String] {
-        guard let facts, facts.namespaceStatus == "ready", (facts.imageStatus ?? "ready") != "deleting" else { return [] }
+        guard let facts, facts.namespaceStatus == "ready", (facts.imageStatus ?? "ready") != "deleting",
+              !facts.hasPendingDeletions else { return [] }
         if let caller, caller.organizationID == facts.organizationID,
            caller.projectID == nil || caller.projectID == facts.projectID {
             return ownerActions.filter { scope.asks($0) }
