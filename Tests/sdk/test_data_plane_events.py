@@ -143,7 +143,8 @@ def test_hostile_event_bodies_are_acknowledged_and_change_nothing(plane):
 
 def test_reconciler_repairs_events_a_registry_lost(plane, tmp_path):
     """nl-ams's registry sends its events to a port nobody listens on (they are lost, as after a
-    restart); a second registryd on the same database reconciles that region."""
+    restart); a second registryd on the same database reconciles that region: a plain image and
+    a multi-arch index (children fetched), and a ghost row removed."""
     dead = f"http://127.0.0.1:{_free_port()}"
     plane.start_registry("nl-ams", notify_url=dead)
     owner = plane.create_key()
@@ -153,15 +154,22 @@ def test_reconciler_repairs_events_a_registry_lost(plane, tmp_path):
     layout.tag(manifest, "v1")
     pushed = plane.push(layout, "v1", f"{namespace['name']}/app", owner, region="nl-ams")
     assert pushed.returncode == 0, pushed.stderr
+    amd, amd_blobs = layout.manifest([layout.layer(b"amd" * 300, "bin")], architecture="amd64")
+    arm, arm_blobs = layout.manifest([layout.layer(b"arm" * 200, "bin")], architecture="arm64")
+    layout.tag(layout.index([(amd, "amd64"), (arm, "arm64")]), "multi")
+    pushed = plane.push(layout, "multi", f"{namespace['name']}/multi", owner, region="nl-ams", all_images=True)
+    assert pushed.returncode == 0, pushed.stderr
     assert plane.get_namespace(owner, namespace)["image_count"] == 0
     # A row for content the registry does not hold: the reconciler removes it.
     plane.sql(f"INSERT INTO images (namespace_id, name, size) VALUES ('{namespace['id']}', 'ghost', 0)")
     plane.spawn_registryd(_free_port(), REGISTRY_URLS=f"nl-ams=http://{plane.registries['nl-ams']}", RECONCILE_INTERVAL_S="1")
-    expected = distinct_size(blobs)
-    done = poll(lambda: (lambda n: n if n["size"] == expected and n["image_count"] == 1 else None)(
+    expected = distinct_size(blobs) + distinct_size(amd_blobs, arm_blobs)
+    done = poll(lambda: (lambda n: n if n["size"] == expected and n["image_count"] == 2 else None)(
         plane.get_namespace(owner, namespace)), what=f"reconciled size {expected}")
-    assert done["image_count"] == 1
-    assert plane.sql(f"SELECT t.name FROM tags t JOIN images i ON i.id = t.image_id WHERE i.namespace_id = '{namespace['id']}'") == "v1"
+    assert done["image_count"] == 2
+    tags = plane.sql(f"SELECT string_agg(t.name, ',' ORDER BY t.name) FROM tags t JOIN images i ON i.id = t.image_id "
+                     f"WHERE i.namespace_id = '{namespace['id']}'")
+    assert tags == "multi,v1"
 
 
 def test_manifest_deleted_in_the_registry_untags_and_empties_the_image(plane, tmp_path):

@@ -79,7 +79,16 @@ public final class Reconciler: @unchecked Sendable {
             for name in try client.catalog() {
                 guard let path = RepositoryName.split(name) else { continue }
                 present.insert(name)
-                let content = try client.content(of: name)
+                // Manifests recorded whole: an index counts only when all its children are recorded too.
+                let known = try connection.query(
+                    """
+                    SELECT m.digest FROM manifests m JOIN images i ON i.id = m.image_id JOIN namespaces n ON n.id = i.namespace_id
+                     WHERE n.region = $1 AND n.name = $2 AND i.name = $3
+                       AND NOT EXISTS (SELECT 1 FROM manifest_references r
+                                        WHERE r.image_id = m.image_id AND r.manifest_digest = m.digest AND r.is_manifest
+                                          AND NOT EXISTS (SELECT 1 FROM manifests c WHERE c.image_id = m.image_id AND c.digest = r.digest))
+                    """, [region, path.namespace, path.image]).rows.map { try $0.string(0) }
+                let content = try client.content(of: name, known: Set(known))
                 if try ReconcileStatements.apply(content, region: region, path: path, since: started, on: connection) { changed += 1 }
             }
             changed += try ReconcileStatements.removeImages(region: region, notIn: present, since: started, on: connection)

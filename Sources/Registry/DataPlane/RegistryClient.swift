@@ -33,8 +33,9 @@ struct RegistryClient: Sendable {
     }
 
     /// A repository's tags, and for each the manifest digest it names and what each manifest
-    /// reachable from it references (an index's children fetched too).
-    func content(of repository: String) throws -> RepositoryContent {
+    /// reachable from it references (an index's children fetched too). A tag whose digest is in
+    /// `known` (already recorded with its references) costs one `HEAD`, not a download.
+    func content(of repository: String, known: Set<String> = []) throws -> RepositoryContent {
         let token = try issuer.issue(region: region, subject: "registryd-reconciler",
                                      access: [.init(type: "repository", name: repository, actions: ["pull"])]).token
         var content = RepositoryContent()
@@ -43,6 +44,12 @@ struct RegistryClient: Sendable {
         guard status == 200, case .object(let object) = try JSONParser.parse(body) else { throw ClientError(status: status, path: repository) }
         guard case .array(let tags)? = object["tags"] else { return content }
         for case .string(let tag) in tags {
+            let (headStatus, _, headers) = try get("/v2/\(repository)/manifests/\(tag)", token: token,
+                                                   accept: Self.acceptedManifestTypes, method: "HEAD")
+            if headStatus == 200, let digest = headers["docker-content-digest"], known.contains(digest) {
+                content.tags[tag] = digest
+                continue
+            }
             guard let digest = try fetchManifest(repository: repository, reference: tag, token: token, into: &content) else { continue }
             content.tags[tag] = digest
         }
