@@ -3,6 +3,7 @@ reconciler repairing events a registry lost."""
 
 import base64
 import json
+import secrets
 import subprocess
 import urllib.error
 import urllib.parse
@@ -121,8 +122,8 @@ def test_duplicate_event_counts_once_and_wrong_secret_changes_nothing(plane):
     status, body = post_events(plane, envelope, secret="wrong-secret-value")
     assert status == 401
     assert plane.get_namespace(owner, namespace)["image_count"] == 0
-    assert post_events(plane, envelope) == (200, {"applied": 1, "duplicates": 0, "ignored": 0})
-    assert post_events(plane, envelope) == (200, {"applied": 0, "duplicates": 1, "ignored": 0})
+    assert post_events(plane, envelope) == (200, {"applied": 1, "duplicates": 0, "ignored": 0, "failed": 0})
+    assert post_events(plane, envelope) == (200, {"applied": 0, "duplicates": 1, "ignored": 0, "failed": 0})
     current = plane.get_namespace(owner, namespace)
     assert (current["size"], current["image_count"]) == (300, 1)
 
@@ -205,3 +206,18 @@ def test_logs_never_hold_the_signing_key_secrets_or_tokens(plane):
     key_lines = [line for line in open(plane.key).read().splitlines() if not line.startswith("-----")]
     assert not any(line in logs for line in key_lines)
     assert owner["secret"] not in logs and plane.secret not in logs and body["token"].split(".")[2] not in logs
+
+
+def test_events_the_database_refuses_are_acknowledged_and_the_queue_moves_on(plane):
+    owner = plane.create_key()
+    namespace = plane.namespace(owner, unique("odd"))
+    repository = f"{namespace['name']}/odd"
+    with_nul = push_event(str(uuid.uuid4()), repository, "v\u0000x", [7])
+    with_nul["events"][0]["target"]["references"][0]["mediaType"] = "evil\u0000type"
+    assert post_events(plane, with_nul)[1]["applied"] == 1
+    too_long = push_event(str(uuid.uuid4()), repository, "v1", [5])
+    too_long["events"][0]["target"]["digest"] = "sha256:" + secrets.token_hex(15000)  # beyond a btree entry's limit
+    status, body = post_events(plane, too_long)
+    assert (status, body["failed"]) == (200, 1)
+    assert post_events(plane, push_event(str(uuid.uuid4()), repository, "v2", [100]))[1]["applied"] == 1
+    poll(lambda: plane.image_size(namespace, "odd") == "100", what="the next event applied")

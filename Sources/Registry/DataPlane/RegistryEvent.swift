@@ -64,9 +64,9 @@ struct RegistryEvent: Sendable, Equatable {
     }
 
     private init?(_ event: JSONObject) {
-        guard case .string(let id)? = event["id"], !id.isEmpty, id.utf8.count <= 200,
-              case .string(let action)? = event["action"], case .object(let target)? = event["target"],
-              case .string(let repository)? = target["repository"] else { return nil }
+        guard let id = Self.string(event["id"]), id.utf8.count <= 200,
+              let action = Self.string(event["action"]), case .object(let target)? = event["target"],
+              let repository = Self.string(target["repository"]) else { return nil }
         let digest = Self.string(target["digest"])
         let mediaType = Self.string(target["mediaType"]) ?? ""
         let tag = Self.string(target["tag"])
@@ -92,8 +92,10 @@ struct RegistryEvent: Sendable, Equatable {
         self.repository = repository
     }
 
+    /// A non-empty string without NUL (which neither libpq's text parameters nor jsonb carry):
+    /// a field with one is treated as absent.
     private static func string(_ value: JSONValue?) -> String? {
-        if case .string(let text)? = value, !text.isEmpty { return text }
+        if case .string(let text)? = value, !text.isEmpty, !text.utf8.contains(0) { return text }
         return nil
     }
 }
