@@ -163,6 +163,8 @@ def test_reconciler_repairs_events_a_registry_lost(plane, tmp_path):
     assert plane.get_namespace(owner, namespace)["image_count"] == 0
     # A row for content the registry does not hold: the reconciler removes it.
     plane.sql(f"INSERT INTO images (namespace_id, name, size) VALUES ('{namespace['id']}', 'ghost', 0)")
+    # An event id received two days ago: each pass forgets ids older than a day.
+    plane.sql("INSERT INTO registry_events (id, received_at) VALUES ('ancient-event', now() - interval '2 days')")
     plane.spawn_registryd(_free_port(), REGISTRY_URLS=f"nl-ams=http://{plane.registries['nl-ams']}", RECONCILE_INTERVAL_S="1")
     expected = distinct_size(blobs) + distinct_size(amd_blobs, arm_blobs)
     done = poll(lambda: (lambda n: n if n["size"] == expected and n["image_count"] == 2 else None)(
@@ -171,6 +173,7 @@ def test_reconciler_repairs_events_a_registry_lost(plane, tmp_path):
     tags = plane.sql(f"SELECT string_agg(t.name, ',' ORDER BY t.name) FROM tags t JOIN images i ON i.id = t.image_id "
                      f"WHERE i.namespace_id = '{namespace['id']}'")
     assert tags == "multi,v1"
+    poll(lambda: plane.sql("SELECT count(*) FROM registry_events WHERE id = 'ancient-event'") == "0", what="old event id pruned")
 
 
 def test_manifest_deleted_in_the_registry_untags_and_empties_the_image(plane, tmp_path):
