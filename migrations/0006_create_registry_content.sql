@@ -128,13 +128,19 @@ CREATE TRIGGER images_registry_deletions
 -- One registry notification applied in one round trip: dedupe by id, lock the namespace (a
 -- `ready` one of the region, else 'ignored'), then the change. `refs` is a JSON array of
 -- {"digest","media_type","size","is_manifest"}. Returns 'applied', 'duplicate' or 'ignored'.
+-- A manifest pushed where no ready namespace is, or before the namespace of that name was created
+-- (an event that arrived after its namespace was deleted, maybe after the name was taken again),
+-- belongs to nobody: it is queued for deletion in the registry instead of being recorded.
+-- Pushes need a token, granted only on a ready namespace, so no legitimate push lands here.
 CREATE FUNCTION registry_apply_event(
     event_id text, event_region text, namespace_name text, image_name text,
-    action text, manifest_digest text, manifest_media_type text, tag_name text, refs jsonb
+    action text, manifest_digest text, manifest_media_type text, tag_name text, refs jsonb,
+    event_time timestamptz
 ) RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
     target_namespace uuid;
+    namespace_created timestamptz;
     target_image uuid;
     new_size bigint;
 BEGIN
@@ -142,9 +148,14 @@ BEGIN
     IF NOT FOUND THEN
         RETURN 'duplicate';
     END IF;
-    SELECT id INTO target_namespace FROM namespaces
+    SELECT id, created_at INTO target_namespace, namespace_created FROM namespaces
      WHERE region = event_region AND name = namespace_name AND status = 'ready' FOR UPDATE;
-    IF target_namespace IS NULL THEN
+    -- 5 s of allowance for the registry's clock running behind PostgreSQL's.
+    IF target_namespace IS NULL OR event_time < namespace_created - interval '5 seconds' THEN
+        IF action = 'push' THEN
+            INSERT INTO registry_deletions (region, repository, digest)
+            VALUES (event_region, namespace_name || '/' || image_name, manifest_digest);
+        END IF;
         RETURN 'ignored';
     END IF;
     IF action = 'push' THEN

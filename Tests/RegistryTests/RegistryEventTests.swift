@@ -39,6 +39,17 @@ import Testing
         if case .pushManifest(_, _, _, let references) = events.first?.change { #expect(references.isEmpty) }
     }
 
+    @Test func timestampsAreReadAsGoWritesThemAndNothingElse() {
+        #expect(RegistryEvent.microsecondsSinceEpoch("1970-01-01T00:00:00Z") == 0)
+        #expect(RegistryEvent.microsecondsSinceEpoch("2026-11-30T14:23:43.521514321Z") == 1_796_048_623_521_514)
+        #expect(RegistryEvent.microsecondsSinceEpoch("2026-11-30T15:23:43.5+01:00") == 1_796_048_623_500_000)
+        #expect(RegistryEvent.microsecondsSinceEpoch("2024-02-29T00:00:00Z") == 1_709_164_800_000_000)
+        for bad in ["2023-02-29T00:00:00Z", "2026-13-01T00:00:00Z", "2026-11-30 14:23:43Z", "2026-11-30T14:23:43",
+                    "2026-11-30T14:23:43.Z", "2026-11-30T24:00:00Z", "2026-11-30T14:23:43+1:00", "yesterday", ""] {
+            #expect(RegistryEvent.microsecondsSinceEpoch(bad) == nil, "\(bad)")
+        }
+    }
+
     @Test func registryConfigQuotesEveryValue() {
         let file = RegistryConfigFile(region: "fr-par", listen: "127.0.0.1:5000", storageDirectory: "/data/\"x\"\nevil: 1",
                                       registrydURL: "http://127.0.0.1:8080/", service: "rg.fr-par.scw.cloud",

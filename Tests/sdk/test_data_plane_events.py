@@ -224,3 +224,21 @@ def test_events_the_database_refuses_are_acknowledged_and_the_queue_moves_on(pla
     assert (status, body["failed"]) == (200, 1)
     assert post_events(plane, push_event(str(uuid.uuid4()), repository, "v2", [100]))[1]["applied"] == 1
     poll(lambda: plane.image_size(namespace, "odd") == "100", what="the next event applied")
+
+
+def test_a_late_event_for_a_gone_or_newer_namespace_queues_its_content_for_deletion(plane):
+    """An event that arrives after its namespace was deleted, or whose push predates the namespace
+    now holding the name, belongs to nobody: recorded nowhere, deleted in the registry."""
+    orphan = push_event(str(uuid.uuid4()), f"{unique('gone')}/app", "v1", [10])
+    assert post_events(plane, orphan)[1]["ignored"] == 1
+    digest = orphan["events"][0]["target"]["digest"]
+    assert plane.sql(f"SELECT repository FROM registry_deletions WHERE digest = '{digest}'") == orphan["events"][0]["target"]["repository"]
+    owner = plane.create_key()
+    namespace = plane.namespace(owner, unique("newer"))
+    stale = push_event(str(uuid.uuid4()), f"{namespace['name']}/app", "v1", [10])
+    stale["events"][0]["timestamp"] = "2001-01-01T00:00:00.123456789Z"
+    assert post_events(plane, stale)[1]["ignored"] == 1
+    assert plane.get_namespace(owner, namespace)["image_count"] == 0
+    fresh = push_event(str(uuid.uuid4()), f"{namespace['name']}/app", "v1", [10])
+    fresh["events"][0]["timestamp"] = "2100-01-01T00:00:00+01:00"
+    assert post_events(plane, fresh)[1]["applied"] == 1

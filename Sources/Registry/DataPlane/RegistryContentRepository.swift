@@ -50,14 +50,16 @@ struct RegistryContentRepository: Sendable {
         case .deleteTag(let deleted):
             tag = deleted
         }
-        let parameters: [(any PostgresParameter)?] = [event.id, region, path.namespace, path.image, action, digest, mediaType, tag, references]
+        let parameters: [(any PostgresParameter)?] = [
+            event.id, region, path.namespace, path.image, action, digest, mediaType, tag, references, event.timestamp,
+        ]
         let outcome = try await database.write { connection in
             try connection.withTransaction { connection in
                 // The registry is the truth and the reconciler repairs what a crash loses: an event
                 // need not wait for its commit to reach the disk (the registry waits on our answer).
                 try connection.execute("SET LOCAL synchronous_commit = off")
                 return try connection.query(
-                    "SELECT registry_apply_event($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb)", parameters).first?.string(0)
+                    "SELECT registry_apply_event($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, to_timestamp($10::bigint / 1e6))", parameters).first?.string(0)
             }
         }
         switch outcome {

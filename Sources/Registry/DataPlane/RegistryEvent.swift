@@ -28,6 +28,8 @@ struct RegistryEvent: Sendable, Equatable {
     var id: String
     var repository: String
     var change: Change
+    /// When the registry saw the operation, microseconds since 1970, when its RFC 3339 `timestamp` is valid.
+    var timestamp: Int64?
 
     /// The most references one manifest may list here; more is not a manifest a registry accepts.
     static let maximumReferences = 4096
@@ -57,10 +59,11 @@ struct RegistryEvent: Sendable, Equatable {
 
     struct EnvelopeError: Error {}
 
-    init(id: String, repository: String, change: Change) {
+    init(id: String, repository: String, change: Change, timestamp: Int64? = nil) {
         self.id = id
         self.repository = repository
         self.change = change
+        self.timestamp = timestamp
     }
 
     private init?(_ event: JSONObject) {
@@ -90,6 +93,7 @@ struct RegistryEvent: Sendable, Equatable {
         }
         self.id = id
         self.repository = repository
+        timestamp = Self.string(event["timestamp"]).flatMap(Self.microsecondsSinceEpoch)
     }
 
     /// A non-empty string without NUL (which neither libpq's text parameters nor jsonb carry):
