@@ -144,6 +144,9 @@ DECLARE
     target_image uuid;
     new_size bigint;
 BEGIN
+    -- The registry is the truth and the reconciler repairs what a crash loses: the commit of an
+    -- event need not wait for the disk (local to this statement's transaction).
+    PERFORM set_config('synchronous_commit', 'off', true);
     INSERT INTO registry_events (id) VALUES (event_id) ON CONFLICT DO NOTHING;
     IF NOT FOUND THEN
         RETURN 'duplicate';

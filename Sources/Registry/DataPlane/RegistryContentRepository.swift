@@ -37,7 +37,7 @@ struct RegistryContentRepository: Sendable {
     }
 
     /// Applies `event` once: a repeated id changes nothing. One round trip: `registry_apply_event`
-    /// (migration 0006) dedupes, locks the namespace and applies the change in one transaction.
+    /// (migration 0006) dedupes, locks the namespace and applies the change in one statement.
     func apply(_ event: RegistryEvent, region: String) async throws -> Outcome {
         guard let path = RepositoryName.split(event.repository) else { return .ignored }
         var action = "delete", digest: String?, mediaType: String?, tag: String?, references = "[]"
@@ -53,14 +53,11 @@ struct RegistryContentRepository: Sendable {
         let parameters: [(any PostgresParameter)?] = [
             event.id, region, path.namespace, path.image, action, digest, mediaType, tag, references, event.timestamp,
         ]
+        // One statement, its own transaction: one round trip (the function turns synchronous_commit off).
         let outcome = try await database.write { connection in
-            try connection.withTransaction { connection in
-                // The registry is the truth and the reconciler repairs what a crash loses: an event
-                // need not wait for its commit to reach the disk (the registry waits on our answer).
-                try connection.execute("SET LOCAL synchronous_commit = off")
-                return try connection.query(
-                    "SELECT registry_apply_event($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, to_timestamp($10::bigint / 1e6))", parameters).first?.string(0)
-            }
+            try connection.query(
+                "SELECT registry_apply_event($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, to_timestamp($10::bigint / 1e6))",
+                parameters).first?.string(0)
         }
         switch outcome {
         case "applied": return .applied
