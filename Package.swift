@@ -23,22 +23,30 @@ let package = Package(
             providers: [.apt(["libmicrohttpd-dev"])]
         ),
         .target(name: "CMicroHTTPDShim", dependencies: ["CMicroHTTPD"]),
+        // Data plane: registry tokens are signed with libcrypto (RS256).
+        .systemLibrary(
+            name: "CLibCrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
 
         // MARK: - Swift layers, lowest first
         .target(name: "JSON", swiftSettings: strictPointers),
         .target(name: "Log", dependencies: ["JSON"], swiftSettings: strictPointers),
         .target(name: "Digest", swiftSettings: strictPointers),
         .target(name: "Threads", swiftSettings: strictPointers),
+        .target(name: "JWT", dependencies: ["CLibCrypto", "Digest", "JSON"], swiftSettings: strictPointers),
         .target(name: "Postgres", dependencies: ["CLibPQ", "Digest", "Log", "Threads"], swiftSettings: strictPointers),
         .target(name: "HTTP", dependencies: ["CMicroHTTPD", "CMicroHTTPDShim", "JSON", "Log", "Threads"], swiftSettings: strictPointers),
-        .target(name: "Registry", dependencies: ["Postgres", "HTTP", "JSON", "Log", "Threads", "Digest"], swiftSettings: strictPointers),
-        .executableTarget(name: "registryd", dependencies: ["Registry", "Postgres", "HTTP", "Log"], swiftSettings: strictPointers),
+        .target(name: "Registry", dependencies: ["Postgres", "HTTP", "JSON", "JWT", "Log", "Threads", "Digest"], swiftSettings: strictPointers),
+        .executableTarget(name: "registryd", dependencies: ["Registry", "Postgres", "HTTP", "JWT", "Log"], swiftSettings: strictPointers),
 
         // MARK: - Tests
         .target(name: "TestSupport", dependencies: ["Postgres", "HTTP", "Registry", "Log"], path: "Tests/TestSupport", swiftSettings: strictPointers),
         .testTarget(name: "JSONTests", dependencies: ["JSON"], swiftSettings: strictPointers),
         .testTarget(name: "LogTests", dependencies: ["Log"], swiftSettings: strictPointers),
         .testTarget(name: "DigestTests", dependencies: ["Digest"], swiftSettings: strictPointers),
+        .testTarget(name: "JWTTests", dependencies: ["JWT"], swiftSettings: strictPointers),
         .testTarget(name: "ThreadsTests", dependencies: ["Threads"], swiftSettings: strictPointers),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"], swiftSettings: strictPointers),
         .testTarget(name: "HTTPTests", dependencies: ["HTTP", "TestSupport"], swiftSettings: strictPointers),

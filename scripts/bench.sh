@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# `make bench`: install what is missing, then run bench/bench.py (which builds in release mode).
+# `make bench`: install what is missing, then run bench/bench.py (which builds in release mode) and
+# bench/data_plane_bench.py.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/opt/swift/usr/bin"
 scripts/install-deps.sh wrk postgresql-contrib
-exec python3 bench/bench.py "$@"
+python3 bench/bench.py "$@"
+# The data plane (issue 11): token issuance vs openssl's raw RS256 rate, event ingestion.
+python3 bench/data_plane_bench.py "$@"

@@ -38,8 +38,18 @@ Development API key (organization 11111111-1111-4111-8111-111111111111), kept in
 MESSAGE
 fi
 
-if [ -n "$embedded" ]; then
-    trap 'scripts/pg-cluster.sh stop "$embedded"' EXIT
+# Data plane (issue 11): a registry on :5000 whose tokens and notifications are registryd's;
+# REGISTRY=off serves the API alone.
+registry_pid=""
+if [ "${REGISTRY:-on}" != off ]; then
+    eval "$(scripts/dev-registry.sh env)"
+    registry_pid=$(scripts/dev-registry.sh start "$registryd")
+    echo "registry: 127.0.0.1:${REGISTRY_PORT:-5000} (log in .data/registry/registry.log); push with" >&2
+    echo "  skopeo copy --dest-tls-verify=false --dest-creds nologin:\$SCW_SECRET_KEY oci:DIR:TAG docker://127.0.0.1:${REGISTRY_PORT:-5000}/NAMESPACE/IMAGE:TAG" >&2
+fi
+
+if [ -n "$embedded" ] || [ -n "$registry_pid" ]; then
+    trap '[ -z "$registry_pid" ] || kill "$registry_pid" 2>/dev/null; [ -z "$embedded" ] || scripts/pg-cluster.sh stop "$embedded"' EXIT
     "$registryd" serve
 else
     exec "$registryd" serve

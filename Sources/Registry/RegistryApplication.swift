@@ -26,6 +26,8 @@ public final class RegistryApplication: Sendable {
         public var readinessInterval: Duration
         /// Per-organization limits and the listing lane (see `Fairness`).
         public var fairness: Fairness
+        /// The token service, event receiver and reconciler; nil (no signing key) leaves them off.
+        public var dataPlane: DataPlaneSettings?
 
         public init(
             regions: [String] = ["fr-par", "nl-ams", "pl-waw"],
@@ -35,7 +37,8 @@ public final class RegistryApplication: Sendable {
             authMissLifetime: Duration = .seconds(1),
             purgeInterval: Duration = .milliseconds(200),
             readinessInterval: Duration = .seconds(1),
-            fairness: Fairness = Fairness()
+            fairness: Fairness = Fairness(),
+            dataPlane: DataPlaneSettings? = nil
         ) {
             self.regions = regions
             self.endpointTemplate = endpointTemplate
@@ -45,6 +48,7 @@ public final class RegistryApplication: Sendable {
             self.purgeInterval = purgeInterval
             self.readinessInterval = readinessInterval
             self.fairness = fairness
+            self.dataPlane = dataPlane
         }
     }
 
@@ -64,6 +68,8 @@ public final class RegistryApplication: Sendable {
     public let admission: TenantAdmission
     /// The HTTP server; listening once `start` returns.
     public let server: Server
+    /// Repairs images from the registries; nil when the data plane is off.
+    public let reconciler: Reconciler?
 
     /// Builds the application; nothing listens until `start`.
     ///
@@ -93,20 +99,30 @@ public final class RegistryApplication: Sendable {
         let metrics = ServiceMetrics(pool: pool, pipeline: pipeline, logSink: logger.sink)
         self.metrics = metrics
         let namespaces = NamespaceRepository(database: database)
+        let registrySettings = RegistrySettings(regions: settings.regions, endpointTemplate: settings.endpointTemplate)
         let authenticator = Authenticator(repository: APIKeyRepository(database: database),
                                           cacheLifetime: settings.authCacheLifetime, missLifetime: settings.authMissLifetime)
         metrics.observe(authenticator)
         let routes = RegistryRoutes(
             namespaces: NamespaceAPI(
-                repository: namespaces,
-                settings: RegistrySettings(regions: settings.regions, endpointTemplate: settings.endpointTemplate),
-                quota: settings.namespaceQuota,
-                admission: admission),
+                repository: namespaces, settings: registrySettings, quota: settings.namespaceQuota, admission: admission),
             authenticator: authenticator,
             metrics: metrics,
             logger: logger)
         var router = Router()
         routes.register(on: &router)
+        // MARK: data plane (issue 11)
+        if let dataPlane = settings.dataPlane {
+            let content = RegistryContentRepository(database: database)
+            DataPlaneRoutes(
+                tokens: TokenAPI(settings: dataPlane, registry: registrySettings, authenticator: authenticator, repository: content),
+                events: EventReceiverAPI(settings: dataPlane, registry: registrySettings, repository: content, logger: logger),
+                metrics: metrics, logger: logger
+            ).register(on: &router)
+            reconciler = Reconciler(settings: dataPlane, registry: registrySettings, database: database, logger: logger)
+        } else {
+            reconciler = nil
+        }
         let readiness = ReadinessProbe(pool: pool, pipeline: pipeline, migrator: migrator,
                                        interval: settings.readinessInterval, logger: logger)
         self.readiness = readiness
@@ -119,11 +135,12 @@ public final class RegistryApplication: Sendable {
         metrics.observe(admission: admission, listings: listingPipeline)
     }
 
-    /// Runs the first readiness probe, starts listening, then the purger.
+    /// Runs the first readiness probe, starts listening, then the purger and the reconciler.
     public func start() throws(ServerError) {
         readiness.start()
         try server.start()
         purger.start()
+        reconciler?.start()
     }
 
     /// Stops listening and lets requests in flight finish for up to `gracePeriod`, then stops the
@@ -135,6 +152,7 @@ public final class RegistryApplication: Sendable {
         readiness.stop()
         purger.stop()
         admission.close()
+        reconciler?.stop()
         pipeline.close()
         listingPipeline?.close()
         return true

@@ -23,6 +23,8 @@ enum CommandLineInterface {
             return withConfiguration(environment) { MigrateCommand.run($0, statusOnly: rest == ["--status"]) }
         case "api-key":
             return withConfiguration(environment) { APIKeyCommand.run(rest, configuration: $0) }
+        case "registry-config":
+            return RegistryConfigCommand.run(rest, environment: environment)
         default:
             return usageError("unknown command \"\(command)\"")
         }
@@ -65,6 +67,10 @@ enum CommandLineInterface {
                                              (DURATION: 90s, 30m, 12h, 7d, or combined: 1d12h)
               registryd api-key list [--organization-id ORG]
               registryd api-key revoke ACCESS_KEY
+              registryd registry-config --region R --listen HOST:PORT --storage DIR --registryd-url URL
+                                             print the config.yml of region R's docker-registry (token auth
+                                             and notifications wired to registryd; needs REGISTRY_TOKEN_CERT
+                                             and REGISTRY_NOTIFY_SECRET, no database)
               registryd --help | --version
 
             Environment:

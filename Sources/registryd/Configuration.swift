@@ -28,6 +28,8 @@ struct Configuration: Sendable {
     var purgeIntervalMilliseconds: Int
     var shutdownGraceSeconds: Int
     var readinessIntervalMilliseconds: Int
+    /// Token service, event receiver and reconciler; nil without REGISTRY_TOKEN_KEY.
+    var dataPlane: DataPlaneSettings? = nil
 
     /// One documented variable: its name, default and meaning, for `--help` and the README.
     struct Variable {
@@ -64,7 +66,7 @@ struct Configuration: Sendable {
         Variable(name: "SHUTDOWN_GRACE_S", defaultValue: "10", help: "on SIGTERM, how long requests in flight may finish"),
         Variable(name: "READINESS_PROBE_INTERVAL_MS", defaultValue: "1000",
                  help: "how often /readyz's background probe checks the database; a result 3 intervals old is not ready"),
-    ]
+    ] + DataPlaneEnvironment.variables
 
     /// Reads and checks every variable; the error names the first bad one.
     static func fromEnvironment(_ environment: [String: String]) throws(ConfigurationError) -> Configuration {
@@ -107,7 +109,8 @@ struct Configuration: Sendable {
             authMissCacheMilliseconds: try reader.integer("AUTH_NEGATIVE_CACHE_TTL_MS", in: 0...600_000),
             purgeIntervalMilliseconds: try reader.integer("PURGE_INTERVAL_MS", in: 10...60_000),
             shutdownGraceSeconds: try reader.integer("SHUTDOWN_GRACE_S", in: 0...3600),
-            readinessIntervalMilliseconds: try reader.integer("READINESS_PROBE_INTERVAL_MS", in: 10...600_000))
+            readinessIntervalMilliseconds: try reader.integer("READINESS_PROBE_INTERVAL_MS", in: 10...600_000),
+            dataPlane: try DataPlaneEnvironment.read(reader))
     }
 }
 

@@ -44,7 +44,8 @@ enum ServeCommand {
                 authMissLifetime: .milliseconds(configuration.authMissCacheMilliseconds),
                 purgeInterval: .milliseconds(configuration.purgeIntervalMilliseconds),
                 readinessInterval: .milliseconds(configuration.readinessIntervalMilliseconds),
-                fairness: configuration.fairness),
+                fairness: configuration.fairness,
+                dataPlane: configuration.dataPlane),
             migrator: migrator,
             logger: logger)
         do {

@@ -1,0 +1,22 @@
+import HTTP
+import Log
+
+/// Puts the data plane's two endpoints on a `Router`: the token service (public: every registry
+/// client calls it) and the event receiver (for the registries only).
+struct DataPlaneRoutes: Sendable {
+    let tokens: TokenAPI
+    let events: EventReceiverAPI
+    let metrics: ServiceMetrics
+    let logger: Logger
+
+    func register(on router: inout Router) {
+        router.add("GET", DataPlaneSettings.tokenPath, async: answered(tokens.token))
+        router.add("POST", DataPlaneSettings.eventsPath, async: answered(events.receive))
+    }
+
+    private func answered(_ endpoint: @escaping @Sendable (Request) async throws -> Response) -> Router.AsyncHandler {
+        { [metrics, logger] request in
+            await RegistryRoutes.answer(request, metrics: metrics, logger: logger) { try await endpoint(request) }
+        }
+    }
+}
