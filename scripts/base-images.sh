@@ -5,7 +5,7 @@
 #   debian:bookworm-slim        debootstrap --variant=minbase, made slim by base-images/slim-rootfs.sh
 #   swift:6.3-bookworm          base-images/swift.Dockerfile with the host's Swift toolchain
 #   postgres:15-bookworm        base-images/postgres.Dockerfile and its postgres-entrypoint.sh
-#   python:3.11-slim-bookworm   base-images/python.Dockerfile
+#   python:3.11-slim-bookworm   base-images/python.Dockerfile, trusting the host's extra CA certificates
 # An image made here carries the label org.registryd.base-image.recipe: a hash of its recipe files,
 # its parent image and its inputs. A tag whose label matches is kept, so a second run takes seconds;
 # a tag without the label (pulled from a registry) is always kept.
@@ -88,7 +88,12 @@ if needed postgres:15-bookworm "$key"; then
     run_logged postgres-15-bookworm build_recipe postgres:15-bookworm "$key" "$recipes/postgres.Dockerfile" "$recipes"
 fi
 
-key=$(echo "$debian" | hash_of - "$recipes/python.Dockerfile")
+# The host's extra CA certificates go into the Python image: pip reaches PyPI through the same network.
+python_context=$(mktemp -d /tmp/registryd-python-context-XXXXXX)
+trap 'rm -rf "$python_context"' EXIT
+mkdir "$python_context/extra-ca"
+find /usr/local/share/ca-certificates -maxdepth 1 -name '*.crt' -exec cp {} "$python_context/extra-ca/" \; 2>/dev/null || true
+key=$({ echo "$debian"; cat "$python_context"/extra-ca/*.crt 2>/dev/null || true; } | hash_of - "$recipes/python.Dockerfile")
 if needed python:3.11-slim-bookworm "$key"; then
-    run_logged python-3.11-slim-bookworm build_recipe python:3.11-slim-bookworm "$key" "$recipes/python.Dockerfile" "$recipes"
+    run_logged python-3.11-slim-bookworm build_recipe python:3.11-slim-bookworm "$key" "$recipes/python.Dockerfile" "$python_context"
 fi

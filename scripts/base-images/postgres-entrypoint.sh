@@ -28,12 +28,12 @@ if [ "$1" = postgres ] && [ ! -s "$PGDATA/PG_VERSION" ]; then
              "(or POSTGRES_HOST_AUTH_METHOD=trust to allow every connection without one)" >&2
         exit 1
     fi
-    pwfile=()
-    if [ -n "${POSTGRES_PASSWORD:-}" ]; then
-        pwfile=(--pwfile=<(printf '%s\n' "$POSTGRES_PASSWORD"))
-    fi
     # shellcheck disable=SC2086 # POSTGRES_INITDB_ARGS is a list of arguments, as in the official image
-    initdb --username="$POSTGRES_USER" "${pwfile[@]}" ${POSTGRES_INITDB_ARGS:-}
+    if [ -n "${POSTGRES_PASSWORD:-}" ]; then
+        initdb --username="$POSTGRES_USER" --pwfile=<(printf '%s\n' "$POSTGRES_PASSWORD") ${POSTGRES_INITDB_ARGS:-}
+    else
+        initdb --username="$POSTGRES_USER" ${POSTGRES_INITDB_ARGS:-}
+    fi
     printf '\nhost all all all %s\n' "$auth" >> "$PGDATA/pg_hba.conf"
 
     pg_ctl -D "$PGDATA" -o "-c listen_addresses='' -p 5432" -w start
