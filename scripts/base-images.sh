@@ -3,7 +3,7 @@
 # when they cannot be pulled (no image registry reachable), so that both files stay exactly what a
 # user with internet access runs:
 #   debian:bookworm-slim        debootstrap --variant=minbase, made slim by base-images/slim-rootfs.sh
-#   swift:6.3-bookworm          base-images/swift.Dockerfile with the host's Swift toolchain
+#   swift:6.3-bookworm          base-images/swift.Dockerfile with the host's Swift toolchain (no debugger)
 #   postgres:15-bookworm        base-images/postgres.Dockerfile and its postgres-entrypoint.sh
 #   python:3.11-slim-bookworm   base-images/python.Dockerfile, trusting the host's extra CA certificates
 # An image made here carries the label org.registryd.base-image.recipe: a hash of its recipe files,
@@ -18,6 +18,10 @@ label=org.registryd.base-image.recipe
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 log_dir=${BASE_IMAGES_LOG_DIR:-$(mktemp -d /tmp/registryd-base-images-XXXXXX)}
 mkdir -p "$log_dir"
+# Build contexts; on the toolchain's file system, so that its copy can be hard links.
+work=$(mktemp -d /var/tmp/registryd-base-images-XXXXXX)
+mkdir -p "$work/swift"
+trap 'rm -rf "$work"' EXIT
 
 say() { printf '   %s\n' "$*" >&2; }
 
@@ -78,22 +82,54 @@ debian=$(docker image inspect -f '{{.Id}}' debian:bookworm-slim)
 
 toolchain=${SWIFT_TOOLCHAIN:-$(dirname "$(dirname "$(dirname "$(readlink -f "$(command -v swift || echo /opt/swift/usr/bin/swift)")")")")}
 [ -x "$toolchain/usr/bin/swift" ] || { echo "base-images: no Swift toolchain at $toolchain (set SWIFT_TOOLCHAIN)" >&2; exit 1; }
-key=$({ echo "$debian"; "$toolchain/usr/bin/swift" --version 2>&1; } | hash_of - "$recipes/swift.Dockerfile")
-if needed swift:6.3-bookworm "$key"; then
-    run_logged swift-6.3-bookworm build_recipe swift:6.3-bookworm "$key" "$recipes/swift.Dockerfile" "$toolchain"
-fi
+# The build context is a hard-linked copy of the toolchain (instant, no data copied) without what
+# no package build runs: the debugger, the editor services and the embedded-Swift libraries
+# (1.5 of 3.3 GB). Where hard links cannot be made, the whole toolchain is the context.
+swift_left_out=(usr/bin/lldb* usr/lib/liblldb.so* usr/bin/sourcekit-lsp usr/lib/libsourcekitd* usr/bin/clangd
+                usr/bin/docc usr/share/docc usr/lib/swift/embedded usr/lib/swift_static/embedded)
+swift_context() {
+    local context=$1
+    local pattern
+    if cp -al "$toolchain/usr" "$context/usr" 2>/dev/null; then
+        for pattern in "${swift_left_out[@]}"; do
+            # shellcheck disable=SC2086 # the pattern is a glob
+            rm -rf "$context"/$pattern
+        done
+        echo "$context"
+    else
+        rm -rf "$context/usr"
+        echo "$toolchain"
+    fi
+}
+make_swift() {
+    local key=$1 context
+    context=$(swift_context "$work/swift")
+    build_recipe swift:6.3-bookworm "$key" "$recipes/swift.Dockerfile" "$context"
+}
+key=$({ echo "$debian"; "$toolchain/usr/bin/swift" --version 2>&1; printf '%s\n' "${swift_left_out[@]}"; } \
+      | hash_of - "$recipes/swift.Dockerfile")
 
-key=$(echo "$debian" | hash_of - "$recipes/postgres.Dockerfile" "$recipes/postgres-entrypoint.sh")
-if needed postgres:15-bookworm "$key"; then
-    run_logged postgres-15-bookworm build_recipe postgres:15-bookworm "$key" "$recipes/postgres.Dockerfile" "$recipes"
-fi
+postgres_key=$(echo "$debian" | hash_of - "$recipes/postgres.Dockerfile" "$recipes/postgres-entrypoint.sh")
 
 # The host's extra CA certificates go into the Python image: pip reaches PyPI through the same network.
-python_context=$(mktemp -d /tmp/registryd-python-context-XXXXXX)
-trap 'rm -rf "$python_context"' EXIT
-mkdir "$python_context/extra-ca"
-find /usr/local/share/ca-certificates -maxdepth 1 -name '*.crt' -exec cp {} "$python_context/extra-ca/" \; 2>/dev/null || true
-key=$({ echo "$debian"; cat "$python_context"/extra-ca/*.crt 2>/dev/null || true; } | hash_of - "$recipes/python.Dockerfile")
-if needed python:3.11-slim-bookworm "$key"; then
-    run_logged python-3.11-slim-bookworm build_recipe python:3.11-slim-bookworm "$key" "$recipes/python.Dockerfile" "$python_context"
+mkdir -p "$work/python/extra-ca"
+find /usr/local/share/ca-certificates -maxdepth 1 -name '*.crt' -exec cp {} "$work/python/extra-ca/" \; 2>/dev/null || true
+python_key=$({ echo "$debian"; cat "$work"/python/extra-ca/*.crt 2>/dev/null || true; } | hash_of - "$recipes/python.Dockerfile")
+
+# The three derive from debian:bookworm-slim alone: they are made side by side.
+pids=()
+if needed swift:6.3-bookworm "$key"; then
+    run_logged swift-6.3-bookworm make_swift "$key" &
+    pids+=($!)
 fi
+if needed postgres:15-bookworm "$postgres_key"; then
+    run_logged postgres-15-bookworm build_recipe postgres:15-bookworm "$postgres_key" "$recipes/postgres.Dockerfile" "$recipes" &
+    pids+=($!)
+fi
+if needed python:3.11-slim-bookworm "$python_key"; then
+    run_logged python-3.11-slim-bookworm build_recipe python:3.11-slim-bookworm "$python_key" "$recipes/python.Dockerfile" "$work/python" &
+    pids+=($!)
+fi
+failed=0
+for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+exit $failed

@@ -23,24 +23,29 @@ status_is() { [ "$(http_status "$2" "${3:-}")" = "$1" ]; }
 container_of() { docker compose ps -q "$1"; }
 health_is() { [ "$(docker inspect -f '{{.State.Health.Status}}' "$(container_of "$1")")" = "$2" ]; }
 
-# measure_start_to_ready N: stops registryd N times while PostgreSQL stays healthy and measures
-# from `docker start` to the first 200 from /readyz; the issue's bound is 1 s (median checked).
+# measure_start_to_ready N: stops registryd N times while PostgreSQL stays healthy and starts it
+# with `docker start`, polling /readyz until its first 200. Two spans are printed: from the
+# container's process start (Docker's State.StartedAt) and from the `docker start` call, which adds
+# the engine's own container set-up. The issue's bound, 1 s, is checked on the first (median).
 measure_start_to_ready() {
-    local container started elapsed times=()
+    local container called ready started from_process=() from_call=()
     container=$(container_of registryd)
     for _ in $(seq "$1"); do
         docker stop "$container" >/dev/null
         health_is postgres healthy || fail "postgres is not healthy before registryd's start"
-        started=$(date +%s%N)
+        called=$(date +%s%N)
         docker start "$container" >/dev/null
         wait_until 30 "registryd answering /readyz after docker start" status_is 200 /readyz
-        elapsed=$(( ($(date +%s%N) - started) / 1000000 ))
-        times+=("$elapsed")
+        ready=$(date +%s%N)
+        started=$(date -d "$(docker inspect -f '{{.State.StartedAt}}' "$container")" +%s%N)
+        from_process+=($(( (ready - started) / 1000000 )))
+        from_call+=($(( (ready - called) / 1000000 )))
     done
     local median
-    median=$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( ($1 + 1) / 2 ))p")
-    echo "   start to first /readyz 200: ${times[*]} ms (median $median ms)" >&2
-    [ "$median" -lt 1000 ] || fail "registryd took $median ms (median) from start to serving; the bound is 1000 ms"
+    median=$(printf '%s\n' "${from_process[@]}" | sort -n | sed -n "$(( ($1 + 1) / 2 ))p")
+    echo "   process start to first /readyz 200: ${from_process[*]} ms (median $median ms)" >&2
+    echo "   docker start call to first /readyz 200: ${from_call[*]} ms" >&2
+    [ "$median" -lt 1000 ] || fail "registryd took $median ms (median) from its start to serving; the bound is 1000 ms"
     wait_until 30 "registryd healthy again" health_is registryd healthy
 }
 
