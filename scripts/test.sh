@@ -33,3 +33,6 @@ if [ ! -x .venv/bin/pytest ] || ! cmp -s Tests/sdk/requirements.txt .venv/requir
     cp Tests/sdk/requirements.txt .venv/requirements.txt
 fi
 REGISTRYD_BINARY="$(swift build --show-bin-path)/registryd" .venv/bin/pytest -q -p no:cacheprovider Tests/sdk Tests/deploy
+
+echo "== the Dockerfile and docker-compose.yml built and run (skipped when no container engine can be started, except under CI)" >&2
+scripts/compose-test.sh

@@ -1,5 +1,5 @@
-"""Static checks of docker-compose.yml and the Dockerfile: no Docker engine runs here, so what
-compose and the image promise (and the README documents) is checked by reading the files."""
+"""Static checks of docker-compose.yml and the Dockerfile, which run in seconds and need no engine;
+scripts/compose-test.sh (`make compose-test`) builds and runs both for real."""
 
 import os
 import re
@@ -48,7 +48,7 @@ def test_registryd_starts_only_once_postgres_is_healthy_and_is_configured_by_env
     for variable in ["DATABASE_URL", "PORT", "REGIONS", "ENDPOINT_TEMPLATE", "DB_POOL_SIZE", "LOG_LEVEL"]:
         assert variable in environment, variable
     assert "@postgres:5432/" in environment["DATABASE_URL"]
-    assert "8080:8080" in registryd["ports"]
+    assert registryd["ports"] == ["${REGISTRYD_PORT:-8080}:8080"], "host port 8080 unless REGISTRYD_PORT says otherwise"
     assert str(environment["PORT"]) == "8080"
     assert "/readyz" in " ".join(registryd["healthcheck"]["test"])
     assert int(registryd["stop_grace_period"].rstrip("s")) > int(environment["SHUTDOWN_GRACE_S"])
@@ -85,5 +85,39 @@ def test_runtime_image_is_slim_non_root_and_carries_the_migrations():
 def test_readme_documents_compose_usage():
     with open(os.path.join(ROOT, "README.md")) as file:
         readme = file.read()
-    for command in ["docker compose up", "docker compose run --rm --build tests", "/healthz", "/readyz", "/metrics"]:
+    for command in ["docker compose up", "docker compose run --rm --build tests", "/healthz", "/readyz", "/metrics",
+                    "make compose-test"]:
         assert command in readme, command
+
+
+def test_runtime_image_has_its_own_health_check_on_readyz():
+    _, body = dockerfile_stages()["runtime"]
+    healthcheck = re.search(r"(?ms)^HEALTHCHECK (.*?[^\\])$", body).group(1)
+    assert "/readyz" in healthcheck and "${PORT:-8080}" in healthcheck
+
+
+def test_swift_build_keeps_its_build_folder_in_a_cache_mount_and_strips_the_binary():
+    _, body = dockerfile_stages()["build"]
+    assert "--mount=type=cache" in body and "target=/src/.build" in body
+    assert "strip -o /registryd" in body
+
+
+def test_every_base_image_named_is_one_scripts_base_images_makes():
+    """A base image the files name but base-images.sh does not make breaks make compose-test."""
+    with open(os.path.join(ROOT, "scripts", "base-images.sh")) as file:
+        made = set(re.findall(r"^#   (\S+:\S+) ", file.read(), re.M))
+    named = {image for image, _ in dockerfile_stages().values() if ":" in image}
+    named |= {service["image"] for service in compose()["services"].values()
+              if "image" in service and "build" not in service}
+    assert named == made == {"swift:6.3-bookworm", "debian:bookworm-slim", "python:3.11-slim-bookworm",
+                             "postgres:15-bookworm"}
+
+
+def test_make_test_and_ci_run_the_compose_suite():
+    with open(os.path.join(ROOT, "scripts", "test.sh")) as file:
+        assert "scripts/compose-test.sh" in file.read()
+    with open(os.path.join(ROOT, ".ci", "run")) as file:
+        ci = file.read()
+    assert "docker.io" in ci and "debootstrap" in ci and "scripts/install-compose.sh" in ci
+    with open(os.path.join(ROOT, "Makefile")) as file:
+        assert "compose-test:" in file.read()

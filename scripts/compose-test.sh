@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# `make compose-test`: the Dockerfile and docker-compose.yml built and run for real. Starts a Docker
+# engine when none runs (and stops it afterwards), makes the base images locally when they cannot
+# be pulled (scripts/base-images.sh), then, on a project of its own (so a user's `registryd` stack
+# and volume are never touched) and a free host port:
+#   build (registryd and tests images), up --build --wait, the `tests` profile's end-to-end suite,
+#   registryd's start-to-first-answer time, a restart of registryd and a re-creation of both
+#   containers on the kept volume (a namespace survives), a PostgreSQL outage (503, /readyz fails,
+#   health turns unhealthy) and its end (recovers by itself), down -v. Each step prints its time.
+# REGISTRYD_COMPOSE_TEST=require (the default under CI=true) fails when no engine can be started;
+# otherwise the suite is skipped with a message.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/container-engine.sh
+source scripts/compose-checks.sh
+
+mode=${REGISTRYD_COMPOSE_TEST:-$([ "${CI:-}" = true ] && echo require || echo auto)}
+logs=$(mktemp -d /tmp/registryd-compose-XXXXXX)
+export COMPOSE_PROJECT_NAME=registryd-compose-test
+export REGISTRYD_PORT=${REGISTRYD_PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
+export BASE_IMAGES_LOG_DIR=$logs
+base=http://127.0.0.1:$REGISTRYD_PORT
+timings=()
+suite_started=$SECONDS
+
+# step NAME COMMAND...: runs a step, printing and recording how long it took.
+step() {
+    local name=$1 started
+    shift
+    echo "== compose: $name" >&2
+    started=$(date +%s.%N)
+    "$@"
+    timings+=("$(awk -v name="$name" -v started="$started" -v now="$(date +%s.%N)" \
+        'BEGIN { printf "%-44s %6.1f s", name, now - started }')")
+    echo "   ${timings[-1]}" >&2
+}
+
+# logged NAME COMMAND...: runs a command into $logs/NAME.log, printing the log's end if it fails.
+logged() {
+    local name=$1
+    shift
+    "$@" > "$logs/$name.log" 2>&1 || { tail -n 40 "$logs/$name.log" >&2; fail "$* (log: $logs/$name.log)"; }
+}
+
+cleanup() {
+    local status=$?
+    if [ -n "${compose_up:-}" ]; then
+        [ $status -ne 0 ] && docker compose logs --no-color --tail 50 > "$logs/compose.log" 2>&1 \
+            && echo "compose logs: $logs/compose.log" >&2
+        docker compose --profile tests down -v --remove-orphans >/dev/null 2>&1 || true
+    fi
+    engine_stop
+    exit $status
+}
+trap cleanup EXIT
+
+echo "== compose: container engine" >&2
+if ! engine_start "$logs"; then
+    if [ "$mode" = require ]; then
+        echo "compose-test: FAILED: no container engine could be started (required: CI=true or REGISTRYD_COMPOSE_TEST=require)" >&2
+        exit 1
+    fi
+    echo "compose-test: SKIPPED: no container engine could be started; the Dockerfile and docker-compose.yml were not run" >&2
+    exit 0
+fi
+if ! compose_available; then
+    scripts/install-compose.sh
+fi
+compose_available || { echo "compose-test: FAILED: Compose v2 (docker compose) is not available" >&2; exit 1; }
+
+step "base images (make or reuse)" scripts/base-images.sh
+compose_up=1
+step "build registryd and tests images" logged build docker compose --progress plain --profile tests build
+step "up --build --wait" logged up docker compose --progress plain up --build --wait
+step "tests profile: end-to-end suite" docker compose run --rm --build tests
+step "registryd: start to first answer (x3)" measure_start_to_ready 3
+step "create a namespace" create_namespace
+step "restart registryd, namespace kept" restart_registryd
+step "re-create both containers, volume kept" recreate_containers
+step "stop postgres: 503, /readyz fails, unhealthy" postgres_outage
+step "start postgres: recovers by itself" postgres_return
+step "down -v" down_and_check
+
+echo "== compose: image sizes" >&2
+for image in registryd:latest "$COMPOSE_PROJECT_NAME-tests:latest" postgres:15-bookworm debian:bookworm-slim swift:6.3-bookworm python:3.11-slim-bookworm; do
+    docker image inspect -f '{{.Size}}' "$image" | awk -v image="$image" '{ printf "   %-40s %6.1f MB\n", image, $1 / 1e6 }' >&2
+done
+echo "== compose: timings" >&2
+printf '   %s\n' "${timings[@]}" >&2
+printf '   %-44s %6d s\n' "total" "$((SECONDS - suite_started))" >&2
+echo "compose-test: ${#timings[@]} passed, 0 failed"
