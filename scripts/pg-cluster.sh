@@ -64,7 +64,9 @@ start)
     fi
     options="-c listen_addresses='' -c unix_socket_directories='$socket_dir' -c max_connections=300"
     if [ "$option" = "--throwaway" ]; then
-        options="$options -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        # The suites run in parallel, each with a service of its own (write pool, read pipeline,
+        # listing lane, readiness probe) and some with hundreds of clients: 300 slots ran out.
+        options="$options -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=1200"
     fi
     if [ "$option" = "--benchmark" ]; then
         options="$options -c shared_preload_libraries=pg_stat_statements -c shared_buffers=256MB"
