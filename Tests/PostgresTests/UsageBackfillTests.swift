@@ -36,7 +36,7 @@ import TestSupport
             defer { migrators.close() }
             let migrations = Array(all.prefix(version))
             async let migrated = blocking { [logger] in try Migrator(migrations: migrations, logger: logger).migrate(on: migrators) }
-            let waiting = try await eventually {
+            let waiting = try await eventually(timeout: .seconds(60)) {
                 try database.pool.withConnection { connection in
                     try connection.query(
                         "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
