@@ -107,14 +107,15 @@ import TestSupport
     @Test func aMigrationChosenAsADeadlockVictimIsTriedAgain() async throws {
         try database.pool.withConnection { try $0.execute("CREATE TABLE first_locked (id int); CREATE TABLE then_locked (id int)") }
         // Another session holds then_locked and, once the migration holds first_locked and waits
-        // for then_locked, asks for first_locked: a cycle. The migration waited first, so its
-        // deadlock check runs first and it is the victim.
+        // for then_locked, asks for first_locked: a cycle. The migration checks for deadlocks
+        // after 3 s of waiting, the other session only after a minute, so the migration is the
+        // victim however slowly the other session gets to its second lock on a loaded machine.
         let url = database.url
         async let other: Void = blocking {
             let other = try Connection(connectionString: url)
-            try other.execute("BEGIN; LOCK TABLE then_locked IN ACCESS EXCLUSIVE MODE")
+            try other.execute("SET deadlock_timeout = '60s'; BEGIN; LOCK TABLE then_locked IN ACCESS EXCLUSIVE MODE")
             let watcher = try Connection(connectionString: url)
-            let deadline = ContinuousClock.now.advanced(by: .seconds(10))
+            let deadline = ContinuousClock.now.advanced(by: .seconds(60))
             while try watcher.query(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
             )[0].int64(0) == 0 {
@@ -123,7 +124,7 @@ import TestSupport
             }
             try other.execute("LOCK TABLE first_locked IN ACCESS EXCLUSIVE MODE; COMMIT")
         }
-        let holding = try await eventually {
+        let holding = try await eventually(timeout: .seconds(60)) {
             try database.pool.withConnection { connection in
                 try connection.query("""
                     SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
@@ -135,6 +136,7 @@ import TestSupport
         let logs = LogSink.memory()
         let migrator = Migrator(
             migrations: [Migration(version: 1, name: "locks", sql: """
+                SET LOCAL deadlock_timeout = '3s';
                 LOCK TABLE first_locked IN ACCESS EXCLUSIVE MODE;
                 LOCK TABLE then_locked IN ACCESS EXCLUSIVE MODE;
                 CREATE TABLE after_the_locks (id int)

@@ -13,7 +13,7 @@ import TestSupport
     let path = "/registry/v1/regions/fr-par/namespaces"
 
     @Test func deleteAndRecreateOfOneNameNeverDeadlocksAndFreesItWithinASecond() async throws {
-        let service = try TestService()
+        let service = try TestService(poolSize: 6)  // 5 clients write at once
         let client = try service.client()
         var id = try #require(try await client.post(path, ["name": "recreated-name"]).json["id"] as? String)
         var unexpected: [Int] = []
@@ -85,7 +85,7 @@ import TestSupport
     }
 
     @Test func fourPurgersOverSixOrganizationsNeverDeadlock() async throws {
-        let database = try TestDatabase()
+        let database = try TestDatabase(poolSize: 7)  // 6 organizations create at once
         let logs = LogSink.memory()
         let logger = Logger(label: "test", level: .warning, sink: logs)
         try database.pool.withConnection { connection in
@@ -100,9 +100,10 @@ import TestSupport
         let organizations: [UUID] = try database.pool.withConnection { connection in
             try connection.query("SELECT DISTINCT organization_id FROM namespaces").rows.map { try $0.uuid(0) }
         }
-        // Four instances, each with its pool and its purger on the production interval.
+        // Four instances, each with its pool (a purger uses one connection) and its purger on the
+        // production interval.
         let pools = (0..<4).map { _ in
-            ConnectionPool(configuration: .init(connectionString: database.url, size: 2), logger: logger)
+            ConnectionPool(configuration: .init(connectionString: database.url, size: 1), logger: logger)
         }
         let purgers = pools.map { pool in
             NamespacePurger(repository: NamespaceRepository(database: DatabaseAccess(pool: pool)), logger: logger)

@@ -245,8 +245,8 @@ public enum OpenAPIDocument {
           "name": {"type": "string", "minLength": 4, "maxLength": 54, "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$", "description": "Unique within the region."},
           "description": {"anyOf": [{"type": "string", "maxLength": 255, "pattern": "^[^\\u0000]*$"}, {"type": "null"}], "default": ""},
           "is_public": {"type": ["boolean", "null"], "default": false},
-          "project_id": {"anyOf": [{"$ref": "#/components/schemas/OptionalUUID"}, {"type": "null"}], "description": "Project to create the namespace in; give this or organization_id, not both."},
-          "organization_id": {"anyOf": [{"$ref": "#/components/schemas/OptionalUUID"}, {"type": "null"}], "deprecated": true, "description": "The caller's organization; the namespace goes to its default project."}
+          "project_id": {"anyOf": [{"$ref": "#/components/schemas/OptionalUUID"}, {"type": "null"}], "description": "Project to create the namespace in; give this or organization_id, not both. A project known to belong to another organization, or other than the key's for a project-scoped key, is 403."},
+          "organization_id": {"anyOf": [{"$ref": "#/components/schemas/OptionalUUID"}, {"type": "null"}], "deprecated": true, "description": "The caller's organization; the namespace goes to its default project (403 for a key scoped to another project)."}
         }
       },
       "UpdateNamespaceRequest": {
