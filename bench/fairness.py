@@ -159,10 +159,15 @@ def scenario(name: str, service, database_url: str, lua: dict, seconds: int) -> 
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(0.5)
     load = subprocess.Popen(["wrk", "-t2", f"-c{connections}", f"-d{3 * seconds + 2}s", "-s", lua[script], service.url],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     time.sleep(1)
     result = probe(service.url, lua, seconds)
-    load.wait()
+    output, _ = load.communicate()
+    # A's own answers: how much the flooding organization got done, and how much it was refused.
+    result["a_rps"] = float(bench.re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    refused = bench.re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    total = int(bench.re.search(r"(\d+) requests in", output).group(1))
+    result["a_ok_rps"] = result["a_rps"] * (1 - (int(refused.group(1)) if refused else 0) / max(1, total))
     if holder:
         holder.wait()
     if script == "a_create":
@@ -229,6 +234,12 @@ def report(results: dict):
                 cells.append(f"{value:.2f} ({value / base:.1f}x)")
             cells.append(str(sum(r["b_failed"] for r in runs)))
         print(f"| {name} | {' | '.join(cells)} |")
+    print("\nA's own successful requests per second (median of rounds)")
+    print(f"| scenario | {' | '.join(results)} |")
+    print("|---|" + "---:|" * len(results))
+    for name in SCENARIOS[1:]:
+        rates = [statistics.median(r["a_ok_rps"] for r in by_scenario[name]) for by_scenario in results.values()]
+        print(f"| {name} | {' | '.join(f'{rate:.0f}' for rate in rates)} |")
 
 
 if __name__ == "__main__":
