@@ -159,10 +159,15 @@ def scenario(name: str, service, database_url: str, lua: dict, seconds: int) -> 
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(0.5)
     load = subprocess.Popen(["wrk", "-t2", f"-c{connections}", f"-d{3 * seconds + 2}s", "-s", lua[script], service.url],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     time.sleep(1)
     result = probe(service.url, lua, seconds)
-    load.wait()
+    output, _ = load.communicate()
+    # A's own answers: how much the flooding organization got done, and how much it was refused.
+    result["a_rps"] = float(bench.re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    refused = bench.re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    total = int(bench.re.search(r"(\d+) requests in", output).group(1))
+    result["a_ok_rps"] = result["a_rps"] * (1 - (int(refused.group(1)) if refused else 0) / max(1, total))
     if holder:
         holder.wait()
     if script == "a_create":
@@ -175,7 +180,14 @@ def main():
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--seconds", type=int, default=4, help="length of each probe (GET, then PATCH)")
     parser.add_argument("--binary", default="", help="registryd binary (default: build the release one)")
+    parser.add_argument("--configuration", action="append", default=[], metavar="NAME:VAR=VALUE,...",
+                        help="an extra configuration to measure, e.g. writes4:DB_WRITES_PER_ORG=4")
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS), help="comma-separated subset (idle is always run)")
     arguments = parser.parse_args()
+    for extra in arguments.configuration:
+        name, _, assignments = extra.partition(":")
+        CONFIGURATIONS[name] = dict(item.split("=", 1) for item in assignments.split(",") if item)
+    scenarios = ["idle"] + [s for s in arguments.scenarios.split(",") if s in SCENARIOS and s != "idle"]
     binary = arguments.binary
     if not binary:
         subprocess.run(["swift", "build", "-c", "release", "--product", "registryd"], cwd=bench.ROOT, check=True)
@@ -189,7 +201,7 @@ def main():
         bench.psql(admin, "CREATE DATABASE fairness")
         database_url = admin.replace("/postgres?", "/fairness?")
         port = 18500 + os.getpid() % 1000
-        results = {configuration: {s: [] for s in SCENARIOS} for configuration in CONFIGURATIONS}
+        results = {configuration: {s: [] for s in scenarios} for configuration in CONFIGURATIONS}
         lua = None
         for round_index in range(arguments.rounds):
             for configuration, overrides in CONFIGURATIONS.items():
@@ -202,7 +214,7 @@ def main():
                     seed(database_url)
                     lua = scripts(work, service.create_key(A), service.create_key(B))
                     bench.wrk(service.url, lua["b_get"], 2, connections=2)  # warm up
-                for name in SCENARIOS:
+                for name in scenarios:
                     result = scenario(name, service, database_url, lua, arguments.seconds)
                     print(f"round {round_index + 1} {configuration:6} {name:7} {result}", file=sys.stderr, flush=True)
                     results[configuration][name].append(result)
@@ -218,7 +230,8 @@ def report(results: dict):
     print("a p50 taken while B's requests failed is mostly the failures' own latency")
     print(f"| scenario | {' | '.join(f'{c} GET | {c} PATCH | {c} list | {c} B failed' for c in results)} |")
     print("|---|" + "---:|" * (4 * len(results)))
-    for name in SCENARIOS:
+    scenarios = list(next(iter(results.values())))
+    for name in scenarios:
         cells = []
         for configuration, by_scenario in results.items():
             runs = by_scenario[name]
@@ -229,6 +242,12 @@ def report(results: dict):
                 cells.append(f"{value:.2f} ({value / base:.1f}x)")
             cells.append(str(sum(r["b_failed"] for r in runs)))
         print(f"| {name} | {' | '.join(cells)} |")
+    print("\nA's own successful requests per second (median of rounds)")
+    print(f"| scenario | {' | '.join(results)} |")
+    print("|---|" + "---:|" * len(results))
+    for name in scenarios[1:]:
+        rates = [statistics.median(r["a_ok_rps"] for r in by_scenario[name]) for by_scenario in results.values()]
+        print(f"| {name} | {' | '.join(f'{rate:.0f}' for rate in rates)} |")
 
 
 if __name__ == "__main__":

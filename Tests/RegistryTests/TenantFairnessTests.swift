@@ -34,12 +34,12 @@ import TestSupport
         let creates = (0..<8).map { index in Task { try await a.post(path, ["name": "a-blocked-\(index)"]).status } }
         // Every create of A is either waiting on the lock or queued in the service.
         let settled = await eventually(timeout: .seconds(10)) {
-            let onLock = (try? lockWaiters(service)) ?? 0
+            let onLock = (try? await lockWaiters(service)) ?? 0
             return onLock >= 1 && onLock + queuedWrites(service) == 8
         }
         #expect(settled)
         // A's creates hold at most its share of the pool's connections, not all of them.
-        let heldByA = try lockWaiters(service)
+        let heldByA = try await lockWaiters(service)
         #expect(heldByA <= max(1, Self.fairness.writesPerOrganization))
 
         var statuses: [String] = []
@@ -55,7 +55,7 @@ import TestSupport
         var aStatuses: [Int] = []
         for create in creates { aStatuses.append(try await create.value) }
         #expect(aStatuses.allSatisfy { [200, 503].contains($0) })
-        try expectExactUsage(service, organizationA)
+        try await expectExactUsage(service, organizationA)
         if Self.fairness != .none {
             // Each of A's refusals was a wait for A's own turn, and /metrics counts them.
             let refused = aStatuses.filter { $0 == 503 }.count
@@ -96,14 +96,14 @@ import TestSupport
 
         #expect(during.statuses.allSatisfy { $0 == 200 }, "B's writes during A's flood: \(during.statuses)")
         #expect(fetched == 200)
-        try expectExactUsage(service, organizationA)
+        try await expectExactUsage(service, organizationA)
         print("fairness[\(Self.fairness == .none ? "none" : "default")] A floods creates: B PATCH p50 idle \(idle.p50) ms, during \(during.p50) ms")
     }
 
     @Test func anotherOrganizationsReadsAndWritesSucceedWhileOneListsWith64Clients() async throws {
         let service = try TestService(poolSize: 4, poolTimeout: .milliseconds(500), fairness: Self.fairness)
         let organizationA = UUID()
-        try seed(service, organizationA, count: 100_000)
+        try await seed(service, organizationA, count: 100_000)
         let a = TestClient(baseURL: service.baseURL, token: try service.client(organization: organizationA).token)
         let b = try service.client()
         let id = try #require(try await b.post(path, ["name": "b-first"]).json["id"] as? String)
@@ -139,7 +139,11 @@ import TestSupport
 
     /// Gives `organization` `count` namespaces at once, its usage counter set to match: triggers
     /// are off for the copy (`session_replication_role`), since counting row by row is slow.
-    private func seed(_ service: TestService, _ organization: UUID, count: Int) throws {
+    private func seed(_ service: TestService, _ organization: UUID, count: Int) async throws {
+        try await blocking { try Self.seed(service, organization, count: count) }
+    }
+
+    private static func seed(_ service: TestService, _ organization: UUID, count: Int) throws {
         try service.database.pool.withConnection { connection in
             try connection.withTransaction { connection in
                 try connection.execute("SET LOCAL session_replication_role = replica")
@@ -155,12 +159,15 @@ import TestSupport
         }
     }
 
-    /// Backends of this test's database waiting on a lock now.
-    private func lockWaiters(_ service: TestService) throws -> Int {
-        let connection = try Connection(connectionString: service.database.url)
-        let result = try connection.query(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")
-        return Int(try result.first?.int64(0) ?? 0)
+    /// Backends of this test's database waiting on a lock now (on a thread of its own, like every
+    /// blocking call here: the two cooperative threads are shared with the other suites).
+    private func lockWaiters(_ service: TestService) async throws -> Int {
+        try await blocking {
+            let connection = try Connection(connectionString: service.database.url)
+            let result = try connection.query(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")
+            return Int(try result.first?.int64(0) ?? 0)
+        }
     }
 
     /// Writes waiting in the service for their organization's turn or for a pool connection.
@@ -169,12 +176,12 @@ import TestSupport
     }
 
     /// The quota's counter still equals the namespaces A holds.
-    private func expectExactUsage(_ service: TestService, _ organization: UUID) throws {
-        let (counted, held) = try service.database.pool.withConnection { connection in
+    private func expectExactUsage(_ service: TestService, _ organization: UUID) async throws {
+        let (counted, held) = try await blocking { try service.database.pool.withConnection { connection in
             let usage = try connection.query("SELECT namespace_count FROM organization_usage WHERE organization_id = $1", [organization])
             let rows = try connection.query("SELECT count(*) FROM namespaces WHERE organization_id = $1", [organization])
             return (try usage.first?.int64(0) ?? -1, try rows.first?.int64(0) ?? -2)
-        }
+        } }
         #expect(counted == held)
     }
 
