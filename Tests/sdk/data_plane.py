@@ -2,7 +2,8 @@
 (`docker-registry`) configured by `registryd registry-config`, pushed to and pulled from with skopeo.
 
 Each registry gets a free loopback port and its own storage; skopeo runs with a HOME of its own
-(its blob-info cache would otherwise trigger cross-repository mounts between tests).
+(its blob-info cache would otherwise trigger cross-repository mounts between tests) and an auth
+file of its own (`skopeo login` would otherwise leave credentials behind for every later run).
 """
 
 import base64
@@ -171,7 +172,11 @@ class Plane:
                               capture_output=True, text=True).stdout.strip()
 
     def skopeo(self, *arguments) -> subprocess.CompletedProcess:
-        environment = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": self.home}
+        # skopeo login stores credentials in REGISTRY_AUTH_FILE, else in ${XDG_RUNTIME_DIR:-/run/containers/$UID}
+        # for every later skopeo run on the machine: keep them in this plane, or an "anonymous" pull is not.
+        environment = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": self.home,
+                       "REGISTRY_AUTH_FILE": os.path.join(self.home, "auth.json"),
+                       "XDG_RUNTIME_DIR": os.path.join(self.home, "run")}
         return subprocess.run(["skopeo", *arguments], env=environment, capture_output=True, text=True, timeout=60)
 
     def push(self, layout, tag, repository, key=None, region="fr-par", all_images=False):

@@ -3,6 +3,7 @@ reconciler repairing events a registry lost."""
 
 import base64
 import json
+import os
 import secrets
 import subprocess
 import urllib.error
@@ -80,6 +81,8 @@ def test_login_and_token_shape(plane):
     assert login.returncode == 0, login.stderr
     wrong = plane.skopeo("login", "--tls-verify=false", "-u", "nologin", "-p", str(uuid.uuid4()), plane.registries["fr-par"])
     assert wrong.returncode != 0
+    plane.skopeo("logout", "--all")
+    assert not os.path.exists("/run/containers/0/auth.json") or plane.registries["fr-par"] not in open("/run/containers/0/auth.json").read()
 
 
 @pytest.mark.parametrize("authorization", [

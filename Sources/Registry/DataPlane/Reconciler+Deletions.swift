@@ -38,7 +38,7 @@ extension Reconciler {
                 }
             }
         } catch {
-            logger.warning("deleting removed manifests from the registries failed", ["error": .string(String(describing: error))])
+            logger.warning("deleting removed manifests from the registries failed", ["error": .string(Self.describe(error))])
             return 0
         }
     }

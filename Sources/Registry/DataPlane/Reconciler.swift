@@ -55,7 +55,7 @@ public final class Reconciler: @unchecked Sendable {
                 let changed = try reconcile(region: region, client: RegistryClient(baseURL: url, region: region, issuer: issuer))
                 if let changed, changed > 0 { logger.info("reconciled registry", ["region": .string(region), "images_changed": .int(changed)]) }
             } catch {
-                logger.warning("reconciling registry failed", ["region": .string(region), "error": .string(String(describing: error))])
+                logger.warning("reconciling registry failed", ["region": .string(region), "error": .string(Self.describe(error))])
             }
         }
         do {
@@ -63,7 +63,7 @@ public final class Reconciler: @unchecked Sendable {
                 _ = try connection.query("DELETE FROM registry_events WHERE received_at < now() - interval '1 day'")
             }
         } catch {
-            logger.warning("pruning registry event ids failed", ["error": .string(String(describing: error))])
+            logger.warning("pruning registry event ids failed", ["error": .string(Self.describe(error))])
         }
     }
 
@@ -97,6 +97,12 @@ public final class Reconciler: @unchecked Sendable {
     }
 
     /// Reconciles at once and then every `reconcileInterval`; works off the deletion queue every second.
+    /// The log's text for `error`: a database error's full detail (the log, unlike a client, may see it).
+    static func describe(_ error: Error) -> String {
+        if let error = error as? PostgresError { return error.detail }
+        return String(describing: error)
+    }
+
     private func run() {
         var nextReconcile = ContinuousClock.now
         condition.lock()

@@ -82,15 +82,6 @@ struct RegistryContentRepository: Sendable {
         return String(decoding: json.bytes, as: UTF8.self)
     }
 
-    /// Forgets event ids older than `age`: the registry retries within minutes, not days.
-    func pruneEvents(olderThan age: Duration) async throws -> Int {
-        try await database.write { connection in
-            try connection.query(
-                "DELETE FROM registry_events WHERE received_at < now() - make_interval(secs => $1::bigint)",
-                [Int64(age.components.seconds)]).affectedRows
-        }
-    }
-
     // MARK: - Statements shared with the reconciler
 
     /// Locks the `ready` namespace `name` of `region` for the transaction; nil when there is none.
