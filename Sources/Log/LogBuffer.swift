@@ -55,7 +55,7 @@ final class LogBuffer: @unchecked Sendable {
                 dropped += 1
                 return
             }
-            if pending.isEmpty { pthread_cond_signal(condition) }
+            if pending.isEmpty { pthread_cond_broadcast(condition) }
             pending.append(contentsOf: line)
         }
     }

@@ -24,7 +24,7 @@ import TestSupport
         }
         // The next background probe sees it.
         let anonymous = TestClient(baseURL: service.baseURL)
-        #expect(await eventually { (try? await anonymous.get("/readyz").status) == 503 })
+        #expect(await eventually(timeout: .seconds(10)) { (try? await anonymous.get("/readyz").status) == 503 })
         let ready = try await anonymous.get("/readyz")
         #expect(ready.status == 503)
         #expect(ready.json["status"] as? String == "unavailable")

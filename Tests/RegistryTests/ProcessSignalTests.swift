@@ -27,11 +27,20 @@ import TestSupport
         return holder
     }
 
+    /// Waits until `count` requests besides the asking one are in flight (`/metrics` counts itself).
+    private static func inFlight(_ client: TestClient, count: Int) async -> Bool {
+        let anonymous = TestClient(baseURL: client.baseURL)
+        return await eventually(timeout: .seconds(30)) {
+            (try? await anonymous.get("/metrics").text)?.contains("registryd_http_requests_in_flight \(count + 1)\n") == true
+        }
+    }
+
     @Test func hangUpAndUserSignalsAreIgnoredAndQuitStopsGracefully() async throws {
         let (process, client, url) = try await serve(["DB_STATEMENT_TIMEOUT_MS": "60000"])
         #expect(try await client.get(path).status == 200)
         let holder = try lockNamespaces(url)
         let waiting = Task { try await client.get(path).status }
+        #expect(await Self.inFlight(client, count: 1))
         for signal in [SIGHUP, SIGUSR1, SIGUSR2, SIGPIPE] { process.send(signal) }
         let logged = await eventually(timeout: .seconds(10)) { process.text.components(separatedBy: "\"msg\":\"signal ignored").count - 1 == 3 }
         #expect(logged, "\(process.text)")
@@ -58,11 +67,7 @@ import TestSupport
         let (process, client, url) = try await serve(["SHUTDOWN_GRACE_S": "1", "DB_STATEMENT_TIMEOUT_MS": "60000"])
         let holder = try lockNamespaces(url)
         let waiting = Task { try? await client.get(path).status }
-        let port = client.baseURL.split(separator: ":").last.map(String.init) ?? ""
-        let metrics = TestClient(baseURL: "http://127.0.0.1:\(port)")
-        #expect(await eventually(timeout: .seconds(10)) {
-            (try? await metrics.get("/metrics").text)?.contains("registryd_http_requests_in_flight 2") == true
-        })
+        #expect(await Self.inFlight(client, count: 1))
         process.terminate()
         #expect(try await blocking { process.waitForExit() } == 1)
         #expect(process.text.contains("requests still in flight after the grace period are dropped"))

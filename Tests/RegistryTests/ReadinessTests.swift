@@ -12,13 +12,17 @@ import TestSupport
     ///
     /// A backend reports its counts about once a second while busy, up to 10 s later once idle,
     /// and at once when it exits: the service's connections are ended first (the pool and the
-    /// pipeline open new ones), so the count is complete.
+    /// pipeline open new ones), and the count is read once they are gone, so it is complete.
     private static func schemaReads(of service: TestService) async throws -> Int64 {
         let name = try service.database.pool.withConnection { try $0.query("SELECT current_database()").rows[0].string(0) }
         let admin = try Connection(connectionString: TestPostgres.adminURL)
-        try admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", [name])
-        let gone = await eventually(timeout: .seconds(10)) {
-            (try? admin.query("SELECT count(*) FROM pg_stat_activity WHERE datname = $1", [name]).rows[0].int64(0)) == 0
+        let ended = try admin.query(
+            "SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", [name]).rows.map { try $0.int64(0) }
+        // New connections (the purger's, every 50 ms) may come meanwhile: they have read nothing yet.
+        let gone = await eventually(timeout: .seconds(30)) {
+            let left = try? admin.query("SELECT count(*) FROM pg_stat_activity WHERE pid = ANY($1::int8[])",
+                                        ["{" + ended.map(String.init).joined(separator: ",") + "}"])
+            return (try? left?.rows[0].int64(0)) == 0
         }
         guard gone else { throw TestFailure("the service's database connections did not end") }
         let reader = try Connection(connectionString: service.database.url)

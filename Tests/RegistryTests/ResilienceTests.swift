@@ -52,7 +52,7 @@ import TestSupport
         #expect(during.header("Retry-After") == "1")
         #expect(!during.text.lowercased().contains("postgres"))
         #expect(elapsed < .seconds(3))
-        #expect(await eventually { (try? await anonymous.get("/readyz").status) == 503 })
+        #expect(await eventually(timeout: .seconds(10)) { (try? await anonymous.get("/readyz").status) == 503 })
         #expect(try await anonymous.get("/healthz").status == 200)
         let acknowledgedBeforeRestart = acknowledged.withLock { $0.count }
 

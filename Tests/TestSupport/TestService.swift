@@ -23,7 +23,7 @@ public final class TestService: Sendable {
         quota: Int = 100_000,
         authCacheLifetime: Duration = .seconds(10),
         authMissLifetime: Duration = .seconds(1),
-        readinessInterval: Duration = .milliseconds(500),
+        readinessInterval: Duration = .seconds(2),
         poolSize: Int = 10,
         poolTimeout: Duration = .seconds(5),
         statementTimeout: Duration? = nil,
