@@ -21,7 +21,8 @@ import TestSupport
     }
 
     @Test func connectionPoolAndPipelineFailByTheirDeadlinesAndRecoverOnThaw() async throws {
-        let cluster = try PrivateCluster()
+        // initdb and start take seconds: off the cooperative threads the other suites share.
+        let cluster = try await blocking { try PrivateCluster() }
         let url = cluster.adminURL
         let statementTimeout = Duration.milliseconds(400)
         let connection = try Connection(connectionString: url, statementTimeout: statementTimeout)

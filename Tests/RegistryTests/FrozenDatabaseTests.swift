@@ -10,10 +10,13 @@ import TestSupport
     let path = "/registry/v1/regions/fr-par/namespaces"
 
     @Test func everyRequestIsAnswered503InTimeAndServiceResumesWithinASecondOfThaw() async throws {
-        let cluster = try PrivateCluster()
+        // initdb and start take seconds: off the cooperative threads the other suites share.
+        let cluster = try await blocking { try PrivateCluster() }
         let poolTimeout = Duration.seconds(1)
         let statementTimeout = Duration.seconds(1)
-        let service = try TestService(poolSize: 4, poolTimeout: poolTimeout, statementTimeout: statementTimeout, cluster: cluster)
+        let service = try await blocking {
+            try TestService(poolSize: 4, poolTimeout: poolTimeout, statementTimeout: statementTimeout, cluster: cluster)
+        }
         let client = try service.client()
         let anonymous = TestClient(baseURL: service.baseURL)
         var created: [String] = []
@@ -82,7 +85,8 @@ import TestSupport
     }
 
     @Test func sigtermWhilePostgreSQLIsFrozenEndsWithinTheGracePeriod() async throws {
-        let cluster = try PrivateCluster()
+        // initdb and start take seconds: off the cooperative threads the other suites share.
+        let cluster = try await blocking { try PrivateCluster() }
         let url = try TestPostgres.createDatabase(admin: cluster.adminURL)
         let grace = Duration.seconds(2)
         let service = try RegistrydProcess(["serve"], environment: [
