@@ -50,6 +50,7 @@ cleanup() {
         docker compose --profile tests down -v --remove-orphans >/dev/null 2>&1 || true
     fi
     engine_stop
+    if [ $status -eq 0 ]; then rm -rf "$logs"; else echo "compose-test: logs in $logs" >&2; fi
     exit $status
 }
 trap cleanup EXIT
