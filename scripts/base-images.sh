@@ -132,4 +132,6 @@ if needed python:3.11-slim-bookworm "$python_key"; then
 fi
 failed=0
 for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+# Images made here that a newer recipe replaced (untagged now) are removed.
+docker image prune -f --filter "label=$label" >/dev/null
 exit $failed

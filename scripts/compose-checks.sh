@@ -11,10 +11,11 @@ http_status() {
 
 # wait_until SECONDS DESCRIPTION COMMAND...: polls COMMAND every 0.1 s until it succeeds.
 wait_until() {
-    local deadline=$(( $(date +%s%N) + $1 * 1000000000 )) description=$2
+    local seconds=$1 description=$2 deadline
+    deadline=$(( $(date +%s%N) + seconds * 1000000000 ))
     shift 2
     until "$@"; do
-        [ "$(date +%s%N)" -lt "$deadline" ] || fail "$description: not within $1 s"
+        [ "$(date +%s%N)" -lt "$deadline" ] || fail "$description: not within $seconds s"
         sleep 0.1
     done
 }

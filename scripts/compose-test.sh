@@ -28,8 +28,10 @@ step() {
     local name=$1 started
     shift
     echo "== compose: $name" >&2
+    current_step=$name
     started=$(date +%s.%N)
     "$@"
+    current_step=""
     timings+=("$(awk -v name="$name" -v started="$started" -v now="$(date +%s.%N)" \
         'BEGIN { printf "%-44s %6.1f s", name, now - started }')")
     echo "   ${timings[-1]}" >&2
@@ -49,7 +51,9 @@ cleanup() {
             && echo "compose logs: $logs/compose.log" >&2
         docker compose --profile tests down -v --remove-orphans >/dev/null 2>&1 || true
     fi
+    [ -n "${current_step:-}" ] && echo "compose-test: FAILED in step \"$current_step\" (exit $status)" >&2
     engine_stop
+    if [ $status -eq 0 ]; then rm -rf "$logs"; else echo "compose-test: logs in $logs" >&2; fi
     exit $status
 }
 trap cleanup EXIT
