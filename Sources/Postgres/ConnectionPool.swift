@@ -56,9 +56,10 @@ public final class ConnectionPool: @unchecked Sendable {
     }
 
     /// Runs `body` with a lent connection on one of the pool's own threads, so that the caller's
-    /// thread never blocks on the database. The wait for a thread counts against `acquireTimeout`.
+    /// thread never blocks on the database. The wait for a thread counts against `acquireTimeout`,
+    /// and ends no later than the request's `DatabaseDeadline` when an earlier wait set one.
     public func run<T: Sendable>(_ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {
-        let deadline = ContinuousClock.now.advanced(by: configuration.acquireTimeout)
+        let deadline = DatabaseDeadline.bounding(ContinuousClock.now.advanced(by: configuration.acquireTimeout))
         let timeout = configuration.acquireTimeout
         let size = configuration.size
         let workers: WorkerThreads = lock.withLock {

@@ -96,9 +96,10 @@ public final class QueryPipeline: @unchecked Sendable {
     // MARK: - Queries
 
     /// Runs one statement with `parameters` and returns its rows (binary format, see `Row`).
+    /// Waits in the queue no later than the request's `DatabaseDeadline`, when one is set.
     public func query(_ sql: String, _ parameters: [(any PostgresParameter)?] = []) async throws -> QueryResult {
         let encoded = try EncodedParameters(parameters)
-        let deadline = ContinuousClock.now.advanced(by: configuration.queueTimeout)
+        let deadline = DatabaseDeadline.bounding(ContinuousClock.now.advanced(by: configuration.queueTimeout))
         return try await withCheckedThrowingContinuation { continuation in
             queue.append(PipelineJob(sql: sql, parameters: encoded, deadline: deadline, continuation: continuation))
         }

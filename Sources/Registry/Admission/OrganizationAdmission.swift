@@ -45,10 +45,16 @@ public final class OrganizationAdmission: @unchecked Sendable {
 
     /// Runs `body` once `organization` has fewer than `limit` requests admitted in this lane;
     /// throws `PostgresError.poolTimeout` (503) if that takes longer than `timeout`.
+    ///
+    /// The wait here and the pool's wait that follows share one deadline (`DatabaseDeadline`), so a
+    /// request waits at most `timeout` in all before its statement runs.
     public func admit<T>(_ organization: UUID, _ body: () async throws -> T) async throws -> T {
-        try await enter(organization)
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        try await enter(organization, deadline: deadline)
         defer { leave(organization) }
-        return try await body()
+        return try await DatabaseDeadline.$current.withValue(DatabaseDeadline.bounding(deadline)) {
+            try await body()
+        }
     }
 
     /// Waiting requests, and requests answered 503 for waiting too long, since start.
@@ -70,8 +76,7 @@ public final class OrganizationAdmission: @unchecked Sendable {
 
     // MARK: - Private
 
-    private func enter(_ organization: UUID) async throws {
-        let deadline = ContinuousClock.now.advanced(by: timeout)
+    private func enter(_ organization: UUID, deadline: ContinuousClock.Instant) async throws {
         // The common case, admitted at once, takes the lock once and never suspends.
         let queued: Int? = lock.withLock {
             guard case .queued(let ticket) = state.arrive(organization, deadline: deadline) else { return nil }

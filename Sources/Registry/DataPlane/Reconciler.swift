@@ -1,6 +1,7 @@
 import Foundation
 import Log
 import Postgres
+import Threads
 
 /// Repairs the database from the registries: on start-up and every `reconcileInterval`, reads each
 /// region's catalog, tags and manifests (with a token registryd signs for itself) and makes the
@@ -17,7 +18,7 @@ public final class Reconciler: @unchecked Sendable {
     let issuer: TokenIssuer
     let pool: ConnectionPool
     let logger: Logger
-    private let condition = NSCondition()
+    private let condition = ConditionLock()
     private var isStopping = false
     private var isRunning = false
 
@@ -31,9 +32,7 @@ public final class Reconciler: @unchecked Sendable {
 
     /// Starts the background thread; its first pass runs at once.
     public func start() {
-        condition.lock()
-        isRunning = true
-        condition.unlock()
+        condition.withLock { isRunning = true }
         let thread = Thread { [self] in run() }
         thread.name = "registry-reconciler"
         thread.start()
@@ -41,11 +40,11 @@ public final class Reconciler: @unchecked Sendable {
 
     /// Stops the thread and waits for its current pass to end.
     public func stop() {
-        condition.lock()
-        isStopping = true
-        condition.broadcast()
-        while isRunning { condition.wait() }
-        condition.unlock()
+        condition.withLock {
+            isStopping = true
+            condition.broadcast()
+            while isRunning { condition.wait() }
+        }
     }
 
     /// Reconciles every region that has a registry URL, now, on the calling thread.
@@ -105,20 +104,21 @@ public final class Reconciler: @unchecked Sendable {
 
     private func run() {
         var nextReconcile = ContinuousClock.now
-        condition.lock()
-        while !isStopping {
-            condition.unlock()
+        while !condition.withLock({ isStopping }) {
             if ContinuousClock.now >= nextReconcile {
                 reconcileNow()
                 nextReconcile = ContinuousClock.now.advanced(by: settings.reconcileInterval)
             }
             deleteQueuedManifests()
-            condition.lock()
-            let wait = min(Self.deletionInterval, settings.reconcileInterval)
-            if !isStopping { _ = condition.wait(until: Date(timeIntervalSinceNow: wait.timeInterval)) }
+            // On the monotonic clock (`ConditionLock`), so that a step of the wall clock cannot stretch it.
+            let next = ContinuousClock.now.advanced(by: min(Self.deletionInterval, settings.reconcileInterval))
+            condition.withLock {
+                while !isStopping && condition.wait(until: next) {}
+            }
         }
-        isRunning = false
-        condition.broadcast()
-        condition.unlock()
+        condition.withLock {
+            isRunning = false
+            condition.broadcast()
+        }
     }
 }
