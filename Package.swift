@@ -34,11 +34,19 @@ let package = Package(
         .target(name: "JSON", swiftSettings: strictPointers),
         .target(name: "Log", dependencies: ["JSON"], swiftSettings: strictPointers),
         .target(name: "Digest", swiftSettings: strictPointers),
-        .target(name: "Threads", swiftSettings: strictPointers),
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+        .target(name: "CCurlShim", dependencies: ["CCurl"]),
+        .target(name: "CThreads"),
+        .target(name: "Threads", dependencies: ["CThreads"], swiftSettings: strictPointers),
         .target(name: "JWT", dependencies: ["CLibCrypto", "Digest", "JSON"], swiftSettings: strictPointers),
         .target(name: "Postgres", dependencies: ["CLibPQ", "Digest", "Log", "Threads"], swiftSettings: strictPointers),
         .target(name: "HTTP", dependencies: ["CMicroHTTPD", "CMicroHTTPDShim", "JSON", "Log", "Threads"], swiftSettings: strictPointers),
-        .target(name: "Registry", dependencies: ["Postgres", "HTTP", "JSON", "JWT", "Log", "Threads", "Digest"], swiftSettings: strictPointers),
+        .target(name: "HTTPClient", dependencies: ["CCurl", "CCurlShim"], swiftSettings: strictPointers),
+        .target(name: "Registry", dependencies: ["Postgres", "HTTP", "HTTPClient", "JSON", "JWT", "Log", "Threads", "Digest"], swiftSettings: strictPointers),
         .executableTarget(name: "registryd", dependencies: ["Registry", "Postgres", "HTTP", "JWT", "Log"], swiftSettings: strictPointers),
 
         // MARK: - Tests

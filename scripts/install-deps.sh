@@ -6,6 +6,8 @@ set -euo pipefail
 packages=(pkg-config libpq-dev libmicrohttpd-dev postgresql postgresql-client)
 # The data plane: libcrypto signs registry tokens; the registry and skopeo run in the tests.
 packages+=(libssl-dev docker-registry skopeo)
+# libcurl: registryd's requests to its registries (reconciler, deletions), without FoundationNetworking.
+packages+=(libcurl4-openssl-dev)
 packages+=("$@")
 
 missing=()

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Threads
 #if canImport(Glibc)
 import Glibc

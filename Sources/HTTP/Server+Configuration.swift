@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 extension Server {
     /// How the server listens and how much it accepts.

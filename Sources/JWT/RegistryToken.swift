@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import JSON
 
 /// A bearer token for CNCF distribution's `auth.token`: what the holder may do on which resources,
@@ -84,15 +84,20 @@ public struct RegistryToken: Sendable, Equatable {
 /// Base64 with the URL-safe alphabet and no padding, as JWS requires (RFC 7515 §2).
 public enum Base64URL {
     public static func encode(_ bytes: [UInt8]) -> String {
-        var text = Data(bytes).base64EncodedString()
-        text = text.replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-        while text.hasSuffix("=") { text.removeLast() }
-        return text
+        let standard = Data(bytes).base64EncodedString()
+        return String(standard.compactMap { character -> Character? in
+            switch character {
+            case "+": "-"
+            case "/": "_"
+            case "=": nil
+            default: character
+            }
+        })
     }
 
     /// Decodes URL-safe base64 with or without padding; nil when it is not base64.
     public static func decode(_ text: String) -> [UInt8]? {
-        var standard = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        var standard = String(text.map { $0 == "-" ? "+" : $0 == "_" ? "/" : $0 })
         while standard.count % 4 != 0 { standard.append("=") }
         return Data(base64Encoded: standard).map { [UInt8]($0) }
     }

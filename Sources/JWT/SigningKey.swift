@@ -1,6 +1,6 @@
 import CLibCrypto
 import Digest
-import Foundation
+import FoundationEssentials
 
 /// An RSA private key that signs registry tokens with RS256 (PKCS#1 v1.5 over SHA-256).
 ///

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Threads
 #if canImport(Glibc)
 import Glibc
@@ -24,9 +24,7 @@ final class JobQueue<Job: DeadlineBound>: @unchecked Sendable {
     /// job that waited past its deadline and for each job offered after `close`.
     init(name: String, expire: @escaping (Job) -> Void) {
         self.expire = expire
-        let reaper = Thread { [self] in reap() }
-        reaper.name = "\(name)-reaper"
-        reaper.start()
+        DetachedThread.start(name: "\(name)-reaper") { [self] in reap() }
     }
 
     /// Jobs waiting now.

@@ -1,5 +1,5 @@
 import Digest
-import Foundation
+import FoundationEssentials
 
 /// One numbered SQL file of `migrations/`: `0001_create_namespaces.sql` is version 1, named
 /// `create_namespaces`.
@@ -35,7 +35,7 @@ public struct Migration: Sendable, Equatable {
         var migrations: [Migration] = []
         for file in files where file.hasSuffix(".sql") {
             guard let (version, name) = parseFileName(file) else { throw .badFileName(file) }
-            let path = (directory as NSString).appendingPathComponent(file)
+            let path = directory.hasSuffix("/") ? directory + file : directory + "/" + file
             guard let data = FileManager.default.contents(atPath: path),
                   let sql = String(data: data, encoding: .utf8) else { throw .unreadableFile(path) }
             if migrations.contains(where: { $0.version == version }) { throw .duplicateVersion(version) }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A value that can be bound to a statement parameter, sent in PostgreSQL's text format.
 public protocol PostgresParameter: Sendable {

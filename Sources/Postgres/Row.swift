@@ -1,5 +1,5 @@
 import CLibPQ
-import Foundation
+import FoundationEssentials
 
 /// One row of a `QueryResult`, read column by column in binary format.
 ///

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 // UUID text without Foundation's formatter: `uuidString` is upper-case and goes through
 // snprintf, and `UUID(uuidString:)` through sscanf; both showed in the request path's profile.

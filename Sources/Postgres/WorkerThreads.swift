@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Threads
 
 /// A fixed set of threads that run blocking work for async callers, so that the threads serving

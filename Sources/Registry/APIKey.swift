@@ -1,5 +1,5 @@
 import Digest
-import Foundation
+import FoundationEssentials
 
 /// An API key: a public access key and a secret, belonging to an organization and optionally
 /// scoped to one of its projects.

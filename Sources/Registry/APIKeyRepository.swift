@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Postgres
 
 /// API keys in PostgreSQL. Secrets are never stored, only their SHA-256.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import JSON
 
 /// Reads typed fields of a JSON object body, collecting every problem so one answer lists them all.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Who is calling: the organization an API key belongs to, and the project it is scoped to, if any.
 public struct Caller: Sendable, Equatable {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A collection of container images, named uniquely within its region.
 public struct Namespace: Sendable, Equatable {

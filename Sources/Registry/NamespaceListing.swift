@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The orders a namespace listing accepts (`order_by`), and the SQL each one sorts by.
 ///

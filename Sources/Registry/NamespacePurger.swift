@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Log
 import Postgres
 import Threads
@@ -30,9 +30,7 @@ public final class NamespacePurger: @unchecked Sendable {
     /// Starts the background thread.
     public func start() {
         condition.withLock { isRunning = true }
-        let thread = Thread { [self] in run() }
-        thread.name = "namespace-purger"
-        thread.start()
+        DetachedThread.start(name: "namespace-purger") { [self] in run() }
     }
 
     /// Stops the thread and waits for it to finish its current batch.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Postgres
 
 /// The statements of the second phase of a delete, run by `NamespacePurger` on the pool.

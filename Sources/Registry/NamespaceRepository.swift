@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Postgres
 
 /// Namespaces in PostgreSQL: every statement the API runs on the `namespaces` table.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import HTTP
 
 /// Reads typed query parameters, collecting every problem so one answer can list them all.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// What the registry API needs to know about its deployment.
 public struct RegistrySettings: Sendable {
@@ -12,7 +12,7 @@ public struct RegistrySettings: Sendable {
         self.regions = regions
         var hosts: [String: String] = [:]
         for region in regions {
-            hosts[region] = endpointTemplate.replacingOccurrences(of: "{region}", with: region)
+            hosts[region] = endpointTemplate.replacing("{region}", with: region)
         }
         endpointHosts = hosts
     }

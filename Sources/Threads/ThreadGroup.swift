@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Threads started together that run one body each, and a way to wait until all have returned.
 ///
@@ -11,15 +11,13 @@ public final class ThreadGroup: @unchecked Sendable {
     public init(count: Int, name: String, body: @escaping @Sendable () -> Void) {
         running = count
         for index in 0..<count {
-            let thread = Thread { [self] in
+            DetachedThread.start(name: "\(name)-\(index)") { [self] in
                 body()
                 lock.withLock {
                     running -= 1
                     lock.broadcast()
                 }
             }
-            thread.name = "\(name)-\(index)"
-            thread.start()
         }
     }
 

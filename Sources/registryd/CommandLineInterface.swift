@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Log
 import Registry
 
@@ -31,12 +31,12 @@ enum CommandLineInterface {
     }
 
     static func usageError(_ message: String) -> Int32 {
-        FileHandle.standardError.write(Data("registryd: \(message)\nRun registryd --help for usage.\n".utf8))
+        writeToStandardError("registryd: \(message)\nRun registryd --help for usage.\n")
         return 64
     }
 
     static func fail(_ message: String) -> Int32 {
-        FileHandle.standardError.write(Data("registryd: \(message)\n".utf8))
+        writeToStandardError("registryd: \(message)\n")
         return 1
     }
 
@@ -50,7 +50,7 @@ enum CommandLineInterface {
 
     static var helpText: String {
         let variables = Configuration.variables.map { variable in
-            let name = variable.name.padding(toLength: 26, withPad: " ", startingAt: 0)
+            let name = padded(variable.name, to: 26)
             let defaultText = variable.defaultValue.map { " (default: \($0))" } ?? ""
             return "  \(name)\(variable.help)\(defaultText)"
         }.joined(separator: "\n")

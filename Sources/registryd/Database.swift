@@ -1,4 +1,7 @@
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 import Log
 import Postgres
 
@@ -30,7 +33,7 @@ enum Database {
                 logger.warning("waiting for the database", [
                     "error": .string(error.detail), "retry_in_ms": .int(Int(delay.timeInterval * 1000)),
                 ])
-                Thread.sleep(forTimeInterval: delay.timeInterval)
+                usleep(UInt32(delay / .microseconds(1)))
                 delay = min(delay * 2, .seconds(2))
             }
         }

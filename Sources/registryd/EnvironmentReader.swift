@@ -1,5 +1,6 @@
-import Foundation
+import FoundationEssentials
 import HTTP
+import Registry
 
 /// Reads typed values out of the environment, falling back to `Configuration.variables` defaults.
 struct EnvironmentReader {
@@ -25,7 +26,7 @@ struct EnvironmentReader {
     }
 
     func regions(_ name: String) throws(ConfigurationError) -> [String] {
-        let regions = try string(name).split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let regions = try string(name).split(separator: ",").map { $0.trimmingSpacesAndTabs() }.filter { !$0.isEmpty }
         guard !regions.isEmpty else { throw ConfigurationError(variable: name, problem: "must name at least one region") }
         for region in regions where !region.utf8.allSatisfy({ ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 45 }) {
             throw ConfigurationError(variable: name, problem: "has \"\(region)\"; a region is lowercase letters, digits and hyphens (fr-par)")

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import JSON
 import Log
 import Postgres
@@ -15,7 +15,7 @@ enum MigrateCommand {
                 let statuses = try migrator.status(on: pool)
                 for status in statuses {
                     let applied = status.appliedAt.map { RFC3339.format(microsecondsSinceEpoch: $0) } ?? "-"
-                    print("\(String(format: "%04d", status.version))  \(status.state.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0))  \(applied)  \(status.name)")
+                    print("\(padded(String(status.version), to: 4, with: "0", leading: true))  \(padded(status.state.rawValue, to: 12))  \(applied)  \(status.name)")
                 }
                 let current = statuses.allSatisfy { $0.state == .applied }
                 print(current ? "schema is current" : "schema is NOT current")
@@ -32,3 +32,4 @@ enum MigrateCommand {
         }
     }
 }
+

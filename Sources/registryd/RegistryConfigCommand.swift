@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Registry
 
 /// `registryd registry-config --region R --listen HOST:PORT --storage DIR --registryd-url URL`:
@@ -33,7 +33,7 @@ enum RegistryConfigCommand {
             let template = try reader.string("ENDPOINT_TEMPLATE")
             let file = RegistryConfigFile(
                 region: region, listen: listen, storageDirectory: absolute(storage), registrydURL: registrydURL,
-                service: template.replacingOccurrences(of: "{region}", with: region),
+                service: template.replacing("{region}", with: region),
                 certificatePath: absolute(certificate), notifySecret: secret)
             print(file.yaml, terminator: "")
             return 0

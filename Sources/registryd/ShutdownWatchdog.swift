@@ -1,4 +1,7 @@
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 import Log
 import Threads
 
@@ -19,7 +22,7 @@ final class ShutdownWatchdog: @unchecked Sendable {
     /// status 1 when requests were still in flight (`inFlight`), else 0 (nothing was dropped).
     init(gracePeriod: Duration, logger: Logger, inFlight: @escaping @Sendable () -> Int) {
         let deadline = ContinuousClock.now.advanced(by: gracePeriod)
-        let thread = Thread { [self] in
+        DetachedThread.start(name: "shutdown-watchdog") { [self] in
             let expired: Bool = lock.withLock {
                 while !finished {
                     if !lock.wait(until: deadline) { return !finished }
@@ -32,8 +35,6 @@ final class ShutdownWatchdog: @unchecked Sendable {
             LogSink.standardError.flush(timeout: .seconds(1))
             exit(dropped > 0 ? 1 : 0)
         }
-        thread.name = "shutdown-watchdog"
-        thread.start()
     }
 
     /// Stopping finished in time: the watchdog ends without doing anything.

@@ -1,4 +1,7 @@
-import Foundation
+import FoundationEssentials
+#if canImport(Glibc)
+import Glibc
+#endif
 
 // Kept minimal: closures written here would be main-actor isolated, and libmicrohttpd calls its
 // callbacks on its own threads. Everything runs from CommandLineInterface.

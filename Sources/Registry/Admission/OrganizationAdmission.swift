@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Postgres
 import Threads
 #if canImport(Glibc)
@@ -130,9 +130,7 @@ public final class OrganizationAdmission: @unchecked Sendable {
     private func startReaperIfNeeded() {
         guard !reaperRunning else { return }
         reaperRunning = true
-        let thread = Thread { [self] in reap() }
-        thread.name = "admission-\(lane)"
-        thread.start()
+        DetachedThread.start(name: "admission-\(lane)") { [self] in reap() }
     }
 
     /// Every 10 ms while requests wait, answers those past their deadline; sleeps while none waits.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The per-organization limits a namespace request passes before it takes database capacity:
 /// one for writes (the pool's connections), one for listings (the listing lane). Either may be

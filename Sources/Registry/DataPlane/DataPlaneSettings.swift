@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import JWT
 
 /// How registryd works with the container registries of its regions (the data plane).
@@ -37,8 +37,8 @@ public struct DataPlaneSettings: Sendable {
     /// Parses `fr-par=http://127.0.0.1:5000,nl-ams=http://…`; the failure names the bad entry.
     public static func parseRegistryURLs(_ text: String) -> Result<[String: String], RegistryURLsError> {
         var urls: [String: String] = [:]
-        for entry in text.split(separator: ",") where !entry.trimmingCharacters(in: .whitespaces).isEmpty {
-            let parts = entry.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+        for entry in text.split(separator: ",") where !entry.trimmingSpacesAndTabs().isEmpty {
+            let parts = entry.split(separator: "=", maxSplits: 1).map { $0.trimmingSpacesAndTabs() }
             guard parts.count == 2, !parts[0].isEmpty, parts[1].hasPrefix("http://") || parts[1].hasPrefix("https://"),
                   URL(string: parts[1]) != nil else {
                 return .failure(RegistryURLsError(entry: String(entry)))

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Postgres
 
 /// The reconciler's writes: one repository's registry content made the truth for its image.

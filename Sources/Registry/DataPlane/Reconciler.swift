@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Log
 import Postgres
 import Threads
@@ -33,9 +33,7 @@ public final class Reconciler: @unchecked Sendable {
     /// Starts the background thread; its first pass runs at once.
     public func start() {
         condition.withLock { isRunning = true }
-        let thread = Thread { [self] in run() }
-        thread.name = "registry-reconciler"
-        thread.start()
+        DetachedThread.start(name: "registry-reconciler") { [self] in run() }
     }
 
     /// Stops the thread and waits for its current pass to end.

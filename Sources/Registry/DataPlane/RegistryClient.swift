@@ -1,8 +1,6 @@
-import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import FoundationEssentials
 import Digest
+import HTTPClient
 import JSON
 
 /// Reads a region's registry over the distribution v2 API with tokens registryd signs itself: the
@@ -11,7 +9,7 @@ struct RegistryClient: Sendable {
     let baseURL: String
     let region: String
     let issuer: TokenIssuer
-    let timeout: TimeInterval = 10
+    let timeout: Duration = .seconds(10)
 
     static let acceptedManifestTypes = RegistryEvent.manifestTypes.sorted().joined(separator: ", ")
 
@@ -108,23 +106,14 @@ struct RegistryClient: Sendable {
     }
 
     private func get(_ path: String, token: String, accept: String? = nil, method: String = "GET") throws -> (Int, [UInt8], [String: String]) {
-        guard let url = URL(string: baseURL + path) else { throw ClientError(status: 0, path: path) }
-        var request = URLRequest(url: url, timeoutInterval: timeout)
-        request.httpMethod = method
-        request.setValue("Bearer " + token, forHTTPHeaderField: "Authorization")
-        if let accept { request.setValue(accept, forHTTPHeaderField: "Accept") }
-        let box = ResultBox()
-        let task = URLSession.shared.dataTask(with: request) { data, response, error in
-            box.finish(data: data, response: response as? HTTPURLResponse, error: error)
+        var headers = ["Authorization: Bearer " + token]
+        if let accept { headers.append("Accept: " + accept) }
+        do {
+            let response = try HTTPClient.send(method, baseURL + path, headers: headers, timeout: timeout)
+            return (response.status, response.body, response.headers)
+        } catch {
+            throw ClientError(status: 0, path: path)
         }
-        task.resume()
-        box.semaphore.wait()
-        guard let response = box.response else { throw ClientError(status: 0, path: path) }
-        var headers: [String: String] = [:]
-        for (name, value) in response.allHeaderFields {
-            if let name = name as? String, let value = value as? String { headers[name.lowercased()] = value }
-        }
-        return (response.statusCode, [UInt8](box.data ?? Data()), headers)
     }
 
     /// A registry answer the reconciler cannot use.
@@ -139,17 +128,4 @@ struct RegistryClient: Sendable {
 struct RepositoryContent: Sendable {
     var tags: [String: String] = [:]
     var manifests: [String: (mediaType: String, references: [RegistryEvent.Reference])] = [:]
-}
-
-/// One response handed from URLSession's thread to the waiting one.
-private final class ResultBox: @unchecked Sendable {
-    let semaphore = DispatchSemaphore(value: 0)
-    private(set) var data: Data?
-    private(set) var response: HTTPURLResponse?
-
-    func finish(data: Data?, response: HTTPURLResponse?, error: Error?) {
-        self.data = data
-        self.response = response
-        semaphore.signal()
-    }
 }

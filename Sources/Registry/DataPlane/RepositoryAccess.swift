@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// What the grant matrix needs to know about one repository: its namespace and, once pushed, its image.
 struct RepositoryFacts: Sendable, Equatable {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import HTTP
 import JSON
 import JWT
@@ -56,7 +56,7 @@ struct TokenAPI: Sendable {
         guard let header else { return nil }
         let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
         guard parts.count == 2, parts[0].lowercased() == "basic",
-              let decoded = Data(base64Encoded: String(parts[1]).trimmingCharacters(in: .whitespaces)),
+              let decoded = Data(base64Encoded: String(parts[1]).trimmingSpacesAndTabs()),
               let text = String(data: decoded, encoding: .utf8), let colon = text.firstIndex(of: ":") else {
             throw APIError.deniedAuthentication(reason: "invalid_argument")
         }

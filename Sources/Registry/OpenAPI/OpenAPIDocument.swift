@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import HTTP
 
 /// The OpenAPI 3.1 description of the API, served at `GET /registry/v1/openapi.json`.
@@ -12,7 +12,7 @@ public enum OpenAPIDocument {
     /// The document with the region parameter enumerating `regions`.
     public static func json(regions: [String]) -> String {
         let list = "[" + regions.map { "\"\($0)\"" }.joined(separator: ",") + "]"
-        return template.replacingOccurrences(of: defaultRegionList, with: list)
+        return template.replacing(defaultRegionList, with: list)
     }
 
     static let defaultRegionList = #"["fr-par","nl-ams","pl-waw"]"#

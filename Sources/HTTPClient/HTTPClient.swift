@@ -1,0 +1,107 @@
+import CCurl
+import CCurlShim
+
+/// Blocking HTTP/1.1 requests through libcurl, for registryd's own calls to its registries.
+///
+/// libcurl rather than Foundation's URLSession: FoundationNetworking would link all of Foundation
+/// (and its 34 MB of ICU data) into registryd, and libcurl parses the responses, so no HTTP
+/// parsing is written here. Each call uses an easy handle of its own on the calling thread (a
+/// reconciler's), with signals off (`CURLOPT_NOSIGNAL`) as libcurl requires of threaded callers.
+public enum HTTPClient {
+    /// One answer: status, body, and headers with lower-cased names (the last value of a repeated one).
+    public struct Response: Sendable {
+        public let status: Int
+        public let body: [UInt8]
+        public let headers: [String: String]
+    }
+
+    /// A request that got no HTTP answer (unreachable host, timeout, bad URL), with libcurl's reason.
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// `curl_global_init` must run once before any handle exists, and is not thread-safe itself.
+    private static let initialized: Bool = curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK
+
+    /// Sends `method` to `url` with `headers` (`Name: value` lines) and waits at most `timeout`.
+    public static func send(_ method: String, _ url: String, headers: [String] = [],
+                            timeout: Duration = .seconds(10)) throws(Failure) -> Response {
+        guard initialized, let handle = curl_easy_init() else { throw Failure(description: "libcurl could not start") }
+        defer { curl_easy_cleanup(handle) }
+        var list: UnsafeMutablePointer<curl_slist>? = nil
+        for header in headers { list = curl_slist_append(list, header) }
+        defer { curl_slist_free_all(list) }
+
+        let sink = ResponseSink()
+        let unmanaged = Unmanaged.passRetained(sink)
+        defer { unmanaged.release() }
+        let milliseconds = Int(timeout / .milliseconds(1))
+        var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+        let code: CURLcode = errorBuffer.withUnsafeMutableBufferPointer { errors in
+            _ = CCurlShim_setString(handle, CURLOPT_URL, url)
+            _ = CCurlShim_setString(handle, CURLOPT_CUSTOMREQUEST, method)
+            if method == "HEAD" { _ = CCurlShim_setLong(handle, CURLOPT_NOBODY, 1) }
+            _ = CCurlShim_setLong(handle, CURLOPT_NOSIGNAL, 1)
+            _ = CCurlShim_setLong(handle, CURLOPT_TIMEOUT_MS, milliseconds)
+            _ = CCurlShim_setLong(handle, CURLOPT_CONNECTTIMEOUT_MS, milliseconds)
+            _ = CCurlShim_setLong(handle, CURLOPT_FOLLOWLOCATION, 0)
+            _ = CCurlShim_setPointer(handle, CURLOPT_HTTPHEADER, list)
+            _ = CCurlShim_setPointer(handle, CURLOPT_ERRORBUFFER, errors.baseAddress)
+            _ = CCurlShim_setPointer(handle, CURLOPT_WRITEDATA, unmanaged.toOpaque())
+            _ = CCurlShim_setWriteFunction(handle, CURLOPT_WRITEFUNCTION, ResponseSink.writeBody)
+            _ = CCurlShim_setPointer(handle, CURLOPT_HEADERDATA, unmanaged.toOpaque())
+            _ = CCurlShim_setWriteFunction(handle, CURLOPT_HEADERFUNCTION, ResponseSink.writeHeader)
+            return curl_easy_perform(handle)
+        }
+        guard code == CURLE_OK else {
+            let reason = String(cString: errorBuffer)
+            throw Failure(description: reason.isEmpty ? String(cString: curl_easy_strerror(code)) : reason)
+        }
+        var status = 0
+        _ = CCurlShim_getLong(handle, CURLINFO_RESPONSE_CODE, &status)
+        return Response(status: status, body: sink.body, headers: sink.headers)
+    }
+}
+
+/// Collects what libcurl hands to its callbacks; used by one thread, inside one `send`.
+private final class ResponseSink {
+    var body: [UInt8] = []
+    var headers: [String: String] = [:]
+
+    static let writeBody: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, UnsafeMutableRawPointer?) -> Int = {
+        data, size, count, context in
+        let sink = Unmanaged<ResponseSink>.fromOpaque(context!).takeUnretainedValue()
+        let length = size * count
+        if let data, length > 0 {
+            sink.body.append(contentsOf: UnsafeRawBufferPointer(start: data, count: length))
+        }
+        return length
+    }
+
+    /// One header line at a time (status lines of every response included, as libcurl gives them):
+    /// each response's headers replace the previous one's, so a redirect's never leak through.
+    static let writeHeader: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, UnsafeMutableRawPointer?) -> Int = {
+        data, size, count, context in
+        let sink = Unmanaged<ResponseSink>.fromOpaque(context!).takeUnretainedValue()
+        let length = size * count
+        guard let data, length > 0 else { return length }
+        let line = String(decoding: UnsafeRawBufferPointer(start: data, count: length), as: UTF8.self)
+        if line.hasPrefix("HTTP/") {
+            sink.headers = [:]
+        } else if let colon = line.firstIndex(of: ":") {
+            let name = line[..<colon].lowercased()
+            let value = line[line.index(after: colon)...].trimmingWhitespace()
+            sink.headers[name] = value
+        }
+        return length
+    }
+}
+
+private extension Substring {
+    func trimmingWhitespace() -> String {
+        var slice = self[...]
+        while let first = slice.first, first == " " || first == "\t" { slice = slice.dropFirst() }
+        while let last = slice.last, last == " " || last == "\t" || last == "\r" || last == "\n" { slice = slice.dropLast() }
+        return String(slice)
+    }
+}
