@@ -98,10 +98,11 @@ private final class ResponseSink {
 }
 
 private extension Substring {
+    /// Without the spaces around a header value and the line's end ("\r\n" is one `Character`).
     func trimmingWhitespace() -> String {
         var slice = self[...]
-        while let first = slice.first, first == " " || first == "\t" { slice = slice.dropFirst() }
-        while let last = slice.last, last == " " || last == "\t" || last == "\r" || last == "\n" { slice = slice.dropLast() }
+        while let first = slice.first, first.isWhitespace { slice = slice.dropFirst() }
+        while let last = slice.last, last.isWhitespace { slice = slice.dropLast() }
         return String(slice)
     }
 }
