@@ -31,7 +31,13 @@ final class ShutdownWatchdog: @unchecked Sendable {
             }
             guard expired else { return }
             let dropped = inFlight()
-            logger.warning("stopping outlasted the grace period; exiting", ["in_flight": .int(dropped)])
+            // The same line as the stop that ends the wait for requests itself: which of the two
+            // sees the grace period end first is a matter of scheduling.
+            if dropped > 0 {
+                logger.error("requests still in flight after the grace period are dropped", ["in_flight": .int(dropped)])
+            } else {
+                logger.warning("stopping outlasted the grace period; exiting", ["in_flight": .int(0)])
+            }
             LogSink.standardError.flush(timeout: .seconds(1))
             exit(dropped > 0 ? 1 : 0)
         }
