@@ -54,7 +54,7 @@ public enum HTTPClient {
             return curl_easy_perform(handle)
         }
         guard code == CURLE_OK else {
-            let reason = String(cString: errorBuffer)
+            let reason = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             throw Failure(description: reason.isEmpty ? String(cString: curl_easy_strerror(code)) : reason)
         }
         var status = 0
