@@ -11,7 +11,8 @@ import Postgres
 /// wins). One instance at a time reconciles a region: a session advisory lock per region, tried,
 /// never waited for, so several registryd instances never fight over it. Each pass also forgets
 /// event ids older than a day. Every second, the same thread deletes from the registries the
-/// manifests of removed images and namespaces (`Reconciler+Deletions.swift`).
+/// manifests of removed images and namespaces (`Reconciler+Deletions.swift`) and carries out the
+/// tag and image deletions the API marked (`Reconciler+ContentDeletions.swift`).
 public final class Reconciler: @unchecked Sendable {
     let settings: DataPlaneSettings
     let issuer: TokenIssuer
@@ -107,6 +108,7 @@ public final class Reconciler: @unchecked Sendable {
                 nextReconcile = ContinuousClock.now.advanced(by: settings.reconcileInterval)
             }
             deleteQueuedManifests()
+            carryOutMarkedDeletions()
             condition.lock()
             let wait = min(Self.deletionInterval, settings.reconcileInterval)
             if !isStopping { _ = condition.wait(until: Date(timeIntervalSinceNow: wait.timeInterval)) }

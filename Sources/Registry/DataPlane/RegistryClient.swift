@@ -107,12 +107,18 @@ struct RegistryClient: Sendable {
         return String(link[link.index(after: open)..<close])
     }
 
-    private func get(_ path: String, token: String, accept: String? = nil, method: String = "GET") throws -> (Int, [UInt8], [String: String]) {
-        guard let url = URL(string: baseURL + path) else { throw ClientError(status: 0, path: path) }
+    /// One request; `path` is below `baseURL`, or absolute (an upload's `Location`).
+    func get(_ path: String, token: String, accept: String? = nil, method: String = "GET",
+             body: [UInt8]? = nil, contentType: String? = nil) throws -> (Int, [UInt8], [String: String]) {
+        guard let url = URL(string: path.hasPrefix("http") ? path : baseURL + path) else { throw ClientError(status: 0, path: path) }
         var request = URLRequest(url: url, timeoutInterval: timeout)
         request.httpMethod = method
         request.setValue("Bearer " + token, forHTTPHeaderField: "Authorization")
         if let accept { request.setValue(accept, forHTTPHeaderField: "Accept") }
+        if let body {
+            request.httpBody = Data(body)
+            request.setValue(contentType ?? "application/octet-stream", forHTTPHeaderField: "Content-Type")
+        }
         let box = ResultBox()
         let task = URLSession.shared.dataTask(with: request) { data, response, error in
             box.finish(data: data, response: response as? HTTPURLResponse, error: error)

@@ -12,7 +12,7 @@ public enum OpenAPIDocument {
     /// The document with the region parameter enumerating `regions`.
     public static func json(regions: [String]) -> String {
         let list = "[" + regions.map { "\"\($0)\"" }.joined(separator: ",") + "]"
-        return template.replacingOccurrences(of: defaultRegionList, with: list)
+        return templateWithImages.replacingOccurrences(of: defaultRegionList, with: list)
     }
 
     static let defaultRegionList = #"["fr-par","nl-ams","pl-waw"]"#
@@ -21,7 +21,7 @@ public enum OpenAPIDocument {
 {
   "openapi": "3.1.0",
   "info": {
-    "title": "registryd: Container Registry namespace API",
+    "title": "registryd: Container Registry API (namespaces, images, tags)",
     "version": "1.0.0",
     "summary": "The namespaces of the Scaleway Container Registry API (registry v1), served from PostgreSQL.",
     "description": "Compatible with the official Scaleway SDKs, the scw CLI and the Terraform provider. Every response is JSON with Content-Type application/json and carries X-Request-Id.",
@@ -29,7 +29,7 @@ public enum OpenAPIDocument {
   },
   "servers": [{"url": "/"}],
   "security": [{"ApiKey": []}],
-  "tags": [{"name": "Namespaces"}, {"name": "Service"}],
+  "tags": [{"name": "Namespaces"}, {"name": "Images"}, {"name": "Service"}],
   "paths": {
     "/registry/v1/regions/{region}/namespaces": {
       "parameters": [{"$ref": "#/components/parameters/Region"}],
