@@ -13,7 +13,7 @@ from scaleway_async.registry.v1 import RegistryV1API as AsyncRegistryV1API
 from data_plane import Plane, poll
 from oci_layout import Layout, distinct_size
 
-WAIT = WaitForOptions(timeout=20, min_delay=0.2, max_delay=0.5)
+WAIT = WaitForOptions(timeout=20, min_delay=1, max_delay=1)
 
 
 @pytest.fixture(scope="module")
