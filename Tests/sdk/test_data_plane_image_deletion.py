@@ -52,6 +52,10 @@ def test_deletions_wait_for_a_registry_that_is_down_and_survive_a_restart(plane,
          and "deleting a tag in the registry failed; retrying" in plane.logs(), what="failed attempts logged")
     assert plane.api("GET", f"{BASE}/images/{image}", key)[1]["status"] == "deleting"
     assert plane.api("GET", f"{BASE}/tags/{tag}", key)[1]["status"] == "deleting"
+    status, refused = plane.api("PATCH", f"{BASE}/images/{image}", key, {"visibility": "public"})
+    assert status == 409 and refused["type"] == "transient_state" and refused["current_state"] == "deleting"
+    first = plane.api("GET", f"{BASE}/images/{image}", key)[1]
+    assert plane.api("DELETE", f"{BASE}/images/{image}", key) == (200, first)  # a second DELETE changes nothing
 
     # registryd restarts while the registry is still down: the marks are in the database
     plane.registryd.terminate()
