@@ -67,6 +67,8 @@ struct RegistryClient: Sendable {
         if case .string(let declared)? = manifest["mediaType"] { mediaType = declared }
         var references: [RegistryEvent.Reference] = []
         var children: [String] = []
+        // A tag deletion's throwaway manifest (`untag`), caught between its push and its delete, is no content.
+        if case .object(let config)? = manifest["config"], case .string(Self.throwawayConfigType)? = config["mediaType"] { return nil }
         for key in ["config", "layers", "manifests"] {
             let items: [JSONValue]
             switch manifest[key] {
