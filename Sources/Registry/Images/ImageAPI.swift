@@ -16,6 +16,8 @@ public struct ImageAPI: Sendable {
     let settings: RegistrySettings
     let admission: TenantAdmission
 
+    /// The endpoints over `repository`; `admission` is shared with the namespace endpoints, so one
+    /// organization's image listings and writes queue with its namespace ones.
     public init(repository: ImageRepository, settings: RegistrySettings, admission: TenantAdmission = TenantAdmission()) {
         self.repository = repository
         self.settings = settings

@@ -41,6 +41,7 @@ public struct ImageFilter: Sendable, Equatable {
     /// Exact image name.
     public var name: String?
 
+    /// A filter of the caller's images in `region`, narrowed by what the client gave.
     public init(region: String, organizationID: UUID, projectID: UUID? = nil, namespaceID: UUID? = nil, name: String? = nil) {
         self.region = region
         self.organizationID = organizationID

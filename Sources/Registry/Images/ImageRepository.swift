@@ -10,6 +10,7 @@ import Postgres
 public struct ImageRepository: Sendable {
     let database: DatabaseAccess
 
+    /// Reads through `database`'s pipeline (listings in its listing lane), writes on its pool.
     public init(database: DatabaseAccess) {
         self.database = database
     }
