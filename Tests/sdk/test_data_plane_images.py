@@ -241,3 +241,38 @@ def test_async_sdk_lists_and_deletes_an_image(plane, tmp_path):
 
     asyncio.run(flow())
     assert plane.inspect(f"{name}/app", "v1", key).returncode != 0
+
+
+def test_multi_arch_tag_and_image_deletion(plane, tmp_path):
+    """A tag on an index goes alone (a sibling tag on a child manifest keeps working); deleting the
+    image deletes the index and both children by digest."""
+    key = plane.create_key()
+    api = sdk(plane, key)
+    name = unique("multi")
+    namespace = plane.namespace(key, name)
+    repository = f"{name}/app"
+    layout = Layout(str(tmp_path / "multi"))
+    shared = layout.layer(b"m" * 2000, "shared")
+    amd, amd_blobs = layout.manifest([shared, layout.layer(b"amd64", "bin")], architecture="amd64")
+    arm, arm_blobs = layout.manifest([shared, layout.layer(b"arm64!", "bin")], architecture="arm64")
+    index = layout.index([(amd, "amd64"), (arm, "arm64")])
+    layout.tag(index, "v1")
+    assert plane.push(layout, "v1", repository, key, all_images=True).returncode == 0
+    layout.tag(amd, "amd64-only")
+    assert plane.push(layout, "amd64-only", repository, key).returncode == 0
+    image = wait_for_tags(api, namespace["id"], "app", ["amd64-only", "v1"])
+    assert image.size == distinct_size(amd_blobs, arm_blobs)
+    tags = {tag.name: tag for tag in api.list_tags_all(image_id=image.id)}
+    assert tags["v1"].digest == index["digest"]
+
+    api.delete_tag(tag_id=tags["v1"].id)
+    poll(lambda: plane.api("GET", f"/registry/v1/regions/fr-par/tags/{tags['v1'].id}", key)[0] == 404, what="index tag gone")
+    assert plane.inspect(repository, "v1", key).returncode != 0
+    assert plane.inspect(repository, "amd64-only", key).returncode == 0  # the child manifest was not deleted
+    poll(lambda: api.get_image(image_id=image.id).size == distinct_size(amd_blobs), what="size of the remaining tag")
+
+    api.delete_image(image_id=image.id)
+    poll(lambda: plane.api("GET", f"/registry/v1/regions/fr-par/images/{image.id}", key)[0] == 404, what="image gone")
+    for digest in [index["digest"], amd["digest"], arm["digest"]]:
+        inspected = pull_by_digest(plane, repository, digest, key)
+        assert inspected.returncode != 0 and "manifest unknown" in inspected.stderr.lower(), (digest, inspected.stderr)
