@@ -7,7 +7,9 @@ import TestSupport
 /// Image and tag listings (issue 12): every order pages without gaps or repeats, filters and
 /// `total_count`, and each order of a namespace's images is read from an index, never sorted.
 /// Images are inserted as the registry's events would leave them (no registry is needed to list).
-@Suite struct ImageListingTests {
+/// Serialized: each case starts a service and a database of its own, and fifteen at once, beside
+/// the other suites, crowded the test cluster.
+@Suite(.serialized) struct ImageListingTests {
     let service: TestService
     let client: TestClient
     let organization = UUID()
