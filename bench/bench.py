@@ -13,6 +13,9 @@ rounds so that machine noise hits all alike:
     created_at_asc and name_asc
   create, unique names, 100 organizations     the INSERT ... WITH usage statement it ran
   create of a taken name (409)                (none: pgbench aborts a client on a failing statement)
+  list images, page_size=100, random page     the image listing statement it ran (images.py: a
+    1-20 of a namespace of 10,000 images        namespace of the big organization holds 10,000)
+  GET image by id, random of those 10,000     the SELECT the GET image endpoint ran
   GET /healthz (the HTTP layer's ceiling)
 
 The baselines run the very statements the service ran: they are read back from
@@ -33,6 +36,8 @@ import sys
 import tempfile
 import time
 import urllib.request
+
+import images  # the image scenarios (issue 12), beside this file
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 REGIONS = ["fr-par", "nl-ams", "pl-waw"]
@@ -191,6 +196,7 @@ end
         with open(path, "w") as file:
             file.write(common + body)
         paths[name] = path
+    paths.update(images.write_lua(directory, common, big_token, md5_uuid(3)))
     return paths
 
 
@@ -269,7 +275,8 @@ def pgbench_scripts(url: str, directory: str) -> dict:
     for order, column in [("created_at_asc", "created_at"), ("name_asc", "name")]:
         listing = statement(url, ["SELECT total.count", f"ORDER BY namespaces.{column} ASC"])
         write(f"list_{order}", "\\set offset (random(1, 20) - 1) * 100\n", listing,
-              {1: ":region", 2: ":org", 3: "100", 4: ":offset", 5: "true"})  # $5: pg_stat_statements' stand-in for ON true
+              {1: ":org", 2: ":region", 3: "100", 4: ":offset", 5: "true"})  # listingStatement binds the organization first; $5: pg_stat_statements' stand-in for ON true
+    images.pgbench_scripts(lambda fragments: statement(url, fragments), write, org(0))
     create = statement(url, ["WITH usage AS", "INSERT INTO namespaces"])
     write("create", "\\set n random(1, 1000000000000)\n\\set k random(0, %d)\n" % (ORGANIZATIONS - 1), create, {
         1: ":region", 2: "'pgbench-' || :n", 3: "'bench'",
@@ -316,6 +323,7 @@ def main():
         psql(database_url, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
         print(f"seeding {TOTAL:,} namespaces ...", file=sys.stderr)
         seed(database_url, 1, TOTAL, big_org=True)
+        images.seed_images(psql, database_url)
         startups = []
         for _ in range(5):
             startups.append(service.start())
@@ -326,14 +334,15 @@ def main():
         lua = lua_scripts(work, tokens)
 
         print("warming up ...", file=sys.stderr)
-        for name in ["get", "list_created_at_asc", "list_name_asc", "create", "conflict", "healthz"]:
+        for name in ["get", "list_created_at_asc", "list_name_asc", "create", "conflict", "healthz", "get_image", "list_images"]:
             wrk(service.url, lua[name], 2)
         sql = pgbench_scripts(database_url, work)
         defines = {"org": org(0), "region": "fr-par"}
         # pgbench uses as many connections as the endpoint does: the read pipeline's for GET, the
         # listing lane's for listings, the pool's for writes.
         clients = {"get": arguments.read_connections, "list_created_at_asc": arguments.list_connections,
-                   "list_name_asc": arguments.list_connections, "create": arguments.pool_size}
+                   "list_name_asc": arguments.list_connections, "create": arguments.pool_size,
+                   "get_image": arguments.read_connections, "list_images": arguments.list_connections}
         for name, path in sql.items():
             pgbench(database_url, path, 1, clients[name], work, defines)
 
@@ -350,6 +359,10 @@ def main():
             ("create", lambda: wrk(service.url, lua["create"], arguments.seconds)),
             ("pg_create", lambda: pgbench(database_url, sql["create"], arguments.seconds, clients["create"], work, defines)),
             ("conflict", lambda: wrk(service.url, lua["conflict"], arguments.seconds)),
+            ("list_images", lambda: wrk(service.url, lua["list_images"], arguments.seconds)),
+            ("pg_list_images", lambda: pgbench(database_url, sql["list_images"], arguments.seconds, clients["list_images"], work, defines)),
+            ("get_image", lambda: wrk(service.url, lua["get_image"], arguments.seconds)),
+            ("pg_get_image", lambda: pgbench(database_url, sql["get_image"], arguments.seconds, clients["get_image"], work, defines)),
         ]
         if arguments.only:
             wanted = set(arguments.only.split(","))
@@ -400,13 +413,15 @@ def summarize(results, million, peak_rss, startup, first_start, arguments) -> di
     def rate(name):
         return m[name]["rps"] if name in m else float("nan")
 
-    get_ceiling = 1 / (1 / rate("pg_get") + 1 / rate("healthz"))
+    get_ceiling = 1 / (1 / rate("pg_get") + 1 / rate("healthz")) if "pg_get" in m and "healthz" in m else float("nan")
     ratios = {
         "get_vs_combined_ceiling": rate("get") / get_ceiling,
         "get_vs_pgbench": rate("get") / rate("pg_get"),
         "list_created_at_asc_vs_pgbench": rate("list_created_at_asc") / rate("pg_list_created_at_asc"),
         "list_name_asc_vs_pgbench": rate("list_name_asc") / rate("pg_list_name_asc"),
         "create_vs_pgbench": rate("create") / rate("pg_create"),
+        "list_images_vs_pgbench": rate("list_images") / rate("pg_list_images"),
+        "get_image_vs_pgbench": rate("get_image") / rate("pg_get_image"),
         "list_page20_vs_page1_latency": (m["list_created_at_asc_page20"]["p50_ms"] / m["list_created_at_asc_page1"]["p50_ms"]
                                          if "list_created_at_asc_page1" in m and "list_created_at_asc_page20" in m
                                          else float("nan")),
@@ -415,6 +430,7 @@ def summarize(results, million, peak_rss, startup, first_start, arguments) -> di
         "get_vs_combined_ceiling": (">=", 0.85), "get_vs_pgbench": (">=", 0.22),
         "list_created_at_asc_vs_pgbench": (">=", 0.50), "list_name_asc_vs_pgbench": (">=", 0.50),
         "create_vs_pgbench": (">=", 0.60), "list_page20_vs_page1_latency": ("<=", 1.5),
+        "list_images_vs_pgbench": (">=", 0.50), "get_image_vs_pgbench": (">=", 0.30),
     }
     report = {
         "machine": {"cpus": os.cpu_count(), "seconds_per_run": arguments.seconds, "rounds": arguments.rounds,

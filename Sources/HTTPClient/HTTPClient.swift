@@ -23,13 +23,15 @@ public enum HTTPClient {
     /// `curl_global_init` must run once before any handle exists, and is not thread-safe itself.
     private static let initialized: Bool = curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK
 
-    /// Sends `method` to `url` with `headers` (`Name: value` lines) and waits at most `timeout`.
-    public static func send(_ method: String, _ url: String, headers: [String] = [],
+    /// Sends `method` to `url` with `headers` (`Name: value` lines) and `body`, if any, and waits
+    /// at most `timeout`.
+    public static func send(_ method: String, _ url: String, headers: [String] = [], body: [UInt8]? = nil,
                             timeout: Duration = .seconds(10)) throws(Failure) -> Response {
         guard initialized, let handle = curl_easy_init() else { throw Failure(description: "libcurl could not start") }
         defer { curl_easy_cleanup(handle) }
         var list: UnsafeMutablePointer<curl_slist>? = nil
-        for header in headers { list = curl_slist_append(list, header) }
+        // "Expect:" turns off libcurl's 100-continue round trip for bodies over 1 KiB.
+        for header in headers + (body == nil ? [] : ["Expect:"]) { list = curl_slist_append(list, header) }
         defer { curl_slist_free_all(list) }
 
         let sink = ResponseSink()
@@ -46,6 +48,11 @@ public enum HTTPClient {
             _ = CCurlShim_setLong(handle, CURLOPT_CONNECTTIMEOUT_MS, milliseconds)
             _ = CCurlShim_setLong(handle, CURLOPT_FOLLOWLOCATION, 0)
             _ = CCurlShim_setPointer(handle, CURLOPT_HTTPHEADER, list)
+            if let body {
+                // Copied by libcurl (COPYPOSTFIELDS), so the array need not outlive this call's setup.
+                _ = CCurlShim_setLong(handle, CURLOPT_POSTFIELDSIZE, body.count)
+                body.withUnsafeBytes { _ = CCurlShim_setPointer(handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: $0.baseAddress)) }
+            }
             _ = CCurlShim_setPointer(handle, CURLOPT_ERRORBUFFER, errors.baseAddress)
             _ = CCurlShim_setPointer(handle, CURLOPT_WRITEDATA, unmanaged.toOpaque())
             _ = CCurlShim_setWriteFunction(handle, CURLOPT_WRITEFUNCTION, ResponseSink.writeBody)

@@ -11,6 +11,7 @@ public struct APIError: Error, Sendable, Equatable {
         case deniedAuthentication(reason: String)
         case permissionsDenied(resource: String, action: String)
         case quotaExceeded(resource: String, quota: Int, current: Int)
+        case preconditionFailed(precondition: String, help: String)
         case unavailable
         case internalError
     }
@@ -59,6 +60,12 @@ public struct APIError: Error, Sendable, Equatable {
         APIError(code: .quotaExceeded(resource: resource, quota: quota, current: current))
     }
 
+    /// The change would break something still in use (Scaleway's `precondition_failed`, 412):
+    /// deleting a tag whose digest other tags share, without `force`.
+    public static func preconditionFailed(_ precondition: String, help: String) -> APIError {
+        APIError(code: .preconditionFailed(precondition: precondition, help: help))
+    }
+
     /// The database is unreachable or overloaded; the client should retry.
     public static let unavailable = APIError(code: .unavailable)
 
@@ -75,6 +82,7 @@ public struct APIError: Error, Sendable, Equatable {
         case .conflict, .transientState: 409
         case .deniedAuthentication: 401
         case .permissionsDenied, .quotaExceeded: 403
+        case .preconditionFailed: 412
         case .unavailable: 503
         case .internalError: 500
         }
@@ -142,6 +150,11 @@ public struct APIError: Error, Sendable, Equatable {
                 json.field("quota", quota)
                 json.field("current", current)
             }
+        case .preconditionFailed(let precondition, let help):
+            json.field("message", "precondition is not respected")
+            json.field("type", "precondition_failed")
+            json.field("precondition", precondition)
+            json.field("help_message", help)
         case .unavailable:
             json.field("message", "the service is temporarily unavailable, retry shortly")
             json.field("type", "service_unavailable")

@@ -43,6 +43,18 @@ struct QueryArguments {
         return value
     }
 
+    /// `true` or `false` (any case; also `1`, `0`), or `defaultValue` when absent.
+    mutating func bool(_ name: String, default defaultValue: Bool) -> Bool {
+        guard let text = string(name) else { return defaultValue }
+        switch text.lowercased() {
+        case "true", "1": return true
+        case "false", "0": return false
+        default:
+            problems.append(ArgumentError(name, .format, "must be true or false"))
+            return defaultValue
+        }
+    }
+
     /// A UUID, or nil when absent.
     mutating func uuid(_ name: String) -> UUID? {
         guard let text = string(name) else { return nil }

@@ -106,6 +106,7 @@ public final class RegistryApplication: Sendable {
         let routes = RegistryRoutes(
             namespaces: NamespaceAPI(
                 repository: namespaces, settings: registrySettings, quota: settings.namespaceQuota, admission: admission),
+            images: ImageAPI(repository: ImageRepository(database: database), settings: registrySettings, admission: admission),
             authenticator: authenticator,
             metrics: metrics,
             logger: logger)

@@ -6,18 +6,20 @@ import Postgres
 /// turned into its JSON answer.
 struct RegistryRoutes: Sendable {
     let namespaces: NamespaceAPI
+    let images: ImageAPI
     let authenticator: Authenticator
     let metrics: ServiceMetrics
     let logger: Logger
 
-    init(namespaces: NamespaceAPI, authenticator: Authenticator, metrics: ServiceMetrics, logger: Logger) {
+    init(namespaces: NamespaceAPI, images: ImageAPI, authenticator: Authenticator, metrics: ServiceMetrics, logger: Logger) {
         self.namespaces = namespaces
+        self.images = images
         self.authenticator = authenticator
         self.metrics = metrics
         self.logger = logger
     }
 
-    /// Registers the five namespace endpoints and the OpenAPI document.
+    /// Registers the namespace, image and tag endpoints and the OpenAPI document.
     func register(on router: inout Router) {
         let document = Array(OpenAPIDocument.json(regions: namespaces.settings.regions).utf8)
         router.add("GET", OpenAPIDocument.path) { _ in .ok(document) }
@@ -26,6 +28,13 @@ struct RegistryRoutes: Sendable {
         router.add("GET", NamespaceAPI.itemPath, async: authenticated(namespaces.get))
         router.add("PATCH", NamespaceAPI.itemPath, async: authenticated(namespaces.update))
         router.add("DELETE", NamespaceAPI.itemPath, async: authenticated(namespaces.delete))
+        router.add("GET", ImageAPI.imagesPath, async: authenticated(images.list))
+        router.add("GET", ImageAPI.imagePath, async: authenticated(images.get))
+        router.add("PATCH", ImageAPI.imagePath, async: authenticated(images.update))
+        router.add("DELETE", ImageAPI.imagePath, async: authenticated(images.delete))
+        router.add("GET", ImageAPI.imageTagsPath, async: authenticated(images.listTags))
+        router.add("GET", ImageAPI.tagPath, async: authenticated(images.getTag))
+        router.add("DELETE", ImageAPI.tagPath, async: authenticated(images.deleteTag))
     }
 
     // MARK: - Private

@@ -144,7 +144,9 @@ class Plane:
         output = subprocess.run(arguments, env=_environment(self.database_url), check=True,
                                 capture_output=True, text=True).stdout
         secret = next(line.split()[1] for line in output.splitlines() if line.startswith("secret_key:"))
-        return {"secret": secret, "organization_id": organization_id, "project_id": project_id or organization_id}
+        access = next(line.split()[1] for line in output.splitlines() if line.startswith("access_key:"))
+        return {"secret": secret, "access": access, "organization_id": organization_id,
+                "project_id": project_id or organization_id}
 
     def api(self, method, path, key=None, body=None, headers=None):
         request = urllib.request.Request(self.url + path, method=method,

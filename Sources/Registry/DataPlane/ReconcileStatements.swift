@@ -13,6 +13,10 @@ enum ReconcileStatements {
                 return false
             }
             let existing = try RegistryContentRepository.imageID(namespaceID: namespaceID, name: path.image, on: connection)
+            // An image being deleted is the deletion's to remove, not the reconciler's to refill.
+            if let existing, try connection.query("SELECT status = 'deleting' FROM images WHERE id = $1", [existing]).first?.bool(0) == true {
+                return false
+            }
             guard existing != nil || !content.tags.isEmpty else { return false }
             let imageID = try existing ?? RegistryContentRepository.upsertImage(namespaceID: namespaceID, name: path.image, on: connection)
             var known: [String: String] = [:]

@@ -12,7 +12,8 @@ import Threads
 /// wins). One instance at a time reconciles a region: a session advisory lock per region, tried,
 /// never waited for, so several registryd instances never fight over it. Each pass also forgets
 /// event ids older than a day. Every second, the same thread deletes from the registries the
-/// manifests of removed images and namespaces (`Reconciler+Deletions.swift`).
+/// manifests of removed images and namespaces (`Reconciler+Deletions.swift`) and carries out the
+/// tag and image deletions the API marked (`Reconciler+ContentDeletions.swift`).
 public final class Reconciler: @unchecked Sendable {
     let settings: DataPlaneSettings
     let issuer: TokenIssuer
@@ -108,6 +109,7 @@ public final class Reconciler: @unchecked Sendable {
                 nextReconcile = ContinuousClock.now.advanced(by: settings.reconcileInterval)
             }
             deleteQueuedManifests()
+            carryOutMarkedDeletions()
             // On the monotonic clock (`ConditionLock`), so that a step of the wall clock cannot stretch it.
             let next = ContinuousClock.now.advanced(by: min(Self.deletionInterval, settings.reconcileInterval))
             condition.withLock {

@@ -65,6 +65,8 @@ struct RegistryClient: Sendable {
         if case .string(let declared)? = manifest["mediaType"] { mediaType = declared }
         var references: [RegistryEvent.Reference] = []
         var children: [String] = []
+        // A tag deletion's throwaway manifest (`untag`), caught between its push and its delete, is no content.
+        if case .object(let config)? = manifest["config"], case .string(Self.throwawayConfigType)? = config["mediaType"] { return nil }
         for key in ["config", "layers", "manifests"] {
             let items: [JSONValue]
             switch manifest[key] {
@@ -105,11 +107,15 @@ struct RegistryClient: Sendable {
         return String(link[link.index(after: open)..<close])
     }
 
-    private func get(_ path: String, token: String, accept: String? = nil, method: String = "GET") throws -> (Int, [UInt8], [String: String]) {
+    /// One request; `path` is below `baseURL`, or absolute (an upload's `Location`).
+    func get(_ path: String, token: String, accept: String? = nil, method: String = "GET",
+             body: [UInt8]? = nil, contentType: String? = nil) throws -> (Int, [UInt8], [String: String]) {
         var headers = ["Authorization: Bearer " + token]
         if let accept { headers.append("Accept: " + accept) }
+        if body != nil { headers.append("Content-Type: " + (contentType ?? "application/octet-stream")) }
         do {
-            let response = try HTTPClient.send(method, baseURL + path, headers: headers, timeout: timeout)
+            let url = path.hasPrefix("http") ? path : baseURL + path
+            let response = try HTTPClient.send(method, url, headers: headers, body: body, timeout: timeout)
             return (response.status, response.body, response.headers)
         } catch {
             throw ClientError(status: 0, path: path)

@@ -85,6 +85,8 @@ struct RegistryEvent: Sendable, Equatable {
                     references.append(Reference(digest: referenced, mediaType: Self.string(item["mediaType"]) ?? "", size: bytes))
                 }
             }
+            // The throwaway manifest of a tag deletion (`RegistryClient.untag`) is no content.
+            if references.contains(where: { $0.mediaType == RegistryClient.throwawayConfigType }) { return nil }
             change = .pushManifest(digest: digest, mediaType: mediaType, tag: tag, references: references)
         case "delete":
             if let digest { change = .deleteManifest(digest: digest) } else if let tag { change = .deleteTag(tag) } else { return nil }

@@ -12,7 +12,7 @@ public enum OpenAPIDocument {
     /// The document with the region parameter enumerating `regions`.
     public static func json(regions: [String]) -> String {
         let list = "[" + regions.map { "\"\($0)\"" }.joined(separator: ",") + "]"
-        return template.replacing(defaultRegionList, with: list)
+        return templateWithImages.replacing(defaultRegionList, with: list)
     }
 
     static let defaultRegionList = #"["fr-par","nl-ams","pl-waw"]"#
@@ -21,7 +21,7 @@ public enum OpenAPIDocument {
 {
   "openapi": "3.1.0",
   "info": {
-    "title": "registryd: Container Registry namespace API",
+    "title": "registryd: Container Registry API (namespaces, images, tags)",
     "version": "1.0.0",
     "summary": "The namespaces of the Scaleway Container Registry API (registry v1), served from PostgreSQL.",
     "description": "Compatible with the official Scaleway SDKs, the scw CLI and the Terraform provider. Every response is JSON with Content-Type application/json and carries X-Request-Id.",
@@ -29,7 +29,7 @@ public enum OpenAPIDocument {
   },
   "servers": [{"url": "/"}],
   "security": [{"ApiKey": []}],
-  "tags": [{"name": "Namespaces"}, {"name": "Service"}],
+  "tags": [{"name": "Namespaces"}, {"name": "Images"}, {"name": "Service"}],
   "paths": {
     "/registry/v1/regions/{region}/namespaces": {
       "parameters": [{"$ref": "#/components/parameters/Region"}],
@@ -186,9 +186,9 @@ public enum OpenAPIDocument {
       "InvalidArguments": {"description": "An argument is missing, malformed or out of range; every bad argument is listed.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/InvalidArgumentsError"}}}},
       "DeniedAuthentication": {"description": "The token is missing, malformed, unknown, revoked or expired.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/DeniedAuthenticationError"}}}},
       "Forbidden": {"description": "Not allowed (a filter on another organization), or the namespace quota is reached.", "content": {"application/json": {"schema": {"anyOf": [{"$ref": "#/components/schemas/PermissionsDeniedError"}, {"$ref": "#/components/schemas/QuotasExceededError"}]}}}},
-      "NotFound": {"description": "No such namespace (or one of another organization), or no such route.", "content": {"application/json": {"schema": {"anyOf": [{"$ref": "#/components/schemas/NotFoundError"}, {"$ref": "#/components/schemas/Error"}]}}}},
+      "NotFound": {"description": "No such namespace, image or tag (or one of another organization), or no such route.", "content": {"application/json": {"schema": {"anyOf": [{"$ref": "#/components/schemas/NotFoundError"}, {"$ref": "#/components/schemas/Error"}]}}}},
       "MethodNotAllowed": {"description": "The path exists, not for this method.", "headers": {"Allow": {"required": true, "schema": {"type": "string"}}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-      "Conflict": {"description": "The name is taken in the region, or the namespace is being deleted.", "content": {"application/json": {"schema": {"anyOf": [{"$ref": "#/components/schemas/ConflictError"}, {"$ref": "#/components/schemas/TransientStateError"}]}}}},
+      "Conflict": {"description": "The name is taken in the region, or the namespace or image is being deleted.", "content": {"application/json": {"schema": {"anyOf": [{"$ref": "#/components/schemas/ConflictError"}, {"$ref": "#/components/schemas/TransientStateError"}]}}}},
       "PayloadTooLarge": {"description": "The body is larger than 64 KiB.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "Error": {"description": "The database is unavailable (503, retry) or an unexpected failure (500).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
     },

@@ -1,0 +1,64 @@
+import FoundationEssentials
+import HTTP
+import JSON
+
+extension ImageAPI {
+    /// `GET /images/{image_id}/tags`: a page of the image's tags, filter `name` (exact).
+    func listTags(_ request: Request, caller: Caller) async throws -> Response {
+        let (region, id) = try target(request, "image_id")
+        var query = QueryArguments(request)
+        let page = Self.page(&query)
+        let order = query.choice("order_by", default: ContentOrder.default)
+        let name = query.string("name")
+        if !query.problems.isEmpty { throw APIError.invalidArguments(query.problems) }
+        let listed = try await admission.list(caller.organizationID) {
+            try await repository.listTags(imageID: id, region: region, caller: caller, name: name, page: page, order: order)
+        }
+        guard let result = listed else { throw APIError.notFound("image", id: id.lowercasedString) }
+        return .json(capacity: 256 + result.tags.count * 300) { json in
+            json.beginObject()
+            json.key("tags")
+            json.beginArray()
+            for tag in result.tags { tag.write(to: &json) }
+            json.endArray()
+            json.field("total_count", result.totalCount)
+            json.endObject()
+        }
+    }
+
+    func getTag(_ request: Request, caller: Caller) async throws -> Response {
+        let (region, id) = try target(request, "tag_id")
+        guard let tag = try await repository.findTag(id: id, region: region, caller: caller) else {
+            throw APIError.notFound("tag", id: id.lowercasedString)
+        }
+        return Self.render(tag)
+    }
+
+    /// `DELETE /tags/{tag_id}[?force=true]`: marks the tag `deleting`; the reconciler's thread
+    /// removes that tag alone from the registry, then the row. Refused (412) when another tag of
+    /// the image names the same digest, unless `force`, which deletes those tags too.
+    func deleteTag(_ request: Request, caller: Caller) async throws -> Response {
+        let (region, id) = try target(request, "tag_id")
+        var query = QueryArguments(request)
+        let force = query.bool("force", default: false)
+        if !query.problems.isEmpty { throw APIError.invalidArguments(query.problems) }
+        let outcome = try await admission.write(caller.organizationID) {
+            try await repository.markTagDeleting(id: id, region: region, caller: caller, force: force)
+        }
+        switch outcome {
+        case .marked(let tag):
+            return Self.render(tag)
+        case .notFound:
+            throw APIError.notFound("tag", id: id.lowercasedString)
+        case .sharedDigest(let tag, let siblings):
+            let names = siblings.map { "\"\($0)\"" }.joined(separator: ", ")
+            throw APIError.preconditionFailed(
+                "resource_still_in_use",
+                help: "tag \"\(tag.name)\" shares digest \(tag.digest) with tag(s) \(names); delete with force=true to delete them all")
+        }
+    }
+
+    static func render(_ tag: Tag) -> Response {
+        .json(capacity: 384) { json in tag.write(to: &json) }
+    }
+}
