@@ -9,7 +9,7 @@ RUN export DEBIAN_FRONTEND=noninteractive \
  && apt-get install -y --no-install-recommends ca-certificates docker-registry \
  && rm -rf /var/lib/apt/lists/* \
  && ln -s /usr/bin/docker-registry /usr/bin/registry \
- && /bin/registry --version | grep -q 'v2\.8\.2' \
+ && /bin/registry --version | grep -q ' 2\.8\.2' \
  && mkdir -p /var/lib/registry /etc/docker/registry
 COPY registry-config-example.yml /etc/docker/registry/config.yml
 COPY registry-entrypoint.sh /entrypoint.sh
