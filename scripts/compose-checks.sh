@@ -77,13 +77,14 @@ restart_registryd() {
     namespace_is_there
 }
 
-# recreate_containers: new postgres and registryd containers on the same named volume.
+# recreate_containers: new containers for every service (registry-setup runs again) on the same named volumes.
 recreate_containers() {
     local before
     before=$(container_of postgres)
     docker compose up -d --force-recreate --wait >/dev/null
     [ "$(container_of postgres)" != "$before" ] || fail "postgres was not re-created"
     namespace_is_there
+    pushed_image_is_there
 }
 
 postgres_outage() {
@@ -141,6 +142,19 @@ PY
     skopeo_ inspect --tls-verify=false --creds "nologin:$token" "docker://$registry/$repository:v1" > /dev/null 2>&1 \
         || fail "the owner could not pull what it pushed"
     echo "   anonymous pull denied, owner's pull allowed" >&2
+    pushed_size=$expected pushed_repository=$repository skopeo_home=$home
+}
+
+# pushed_image_is_there: after containers are re-created, the image is still counted by registryd
+# and pullable by its owner (registry-data kept; registry-setup kept the key pair, so the registry
+# still trusts registryd's tokens).
+pushed_image_is_there() {
+    [ -n "${pushed_size:-}" ] || return 0
+    namespace_holds "$pushed_size" 1 || fail "the namespace no longer counts the pushed image (size $pushed_size)"
+    HOME=$skopeo_home XDG_RUNTIME_DIR=$skopeo_home/run REGISTRY_AUTH_FILE=$skopeo_home/auth.json \
+        skopeo inspect --tls-verify=false --creds "nologin:$token" "docker://127.0.0.1:$REGISTRY_PORT/$pushed_repository:v1" \
+        > "$logs/skopeo-after-recreate.log" 2>&1 \
+        || fail "the owner could not pull the pushed image after re-creation: $(cat "$logs/skopeo-after-recreate.log")"
 }
 
 # namespace_holds SIZE COUNT: the namespace's size and image_count, as registryd answers them.

@@ -85,7 +85,7 @@ step "registryd: start to first answer (x3)" measure_start_to_ready 3
 step "create a namespace" create_namespace
 step "data plane: skopeo push, size through registryd" data_plane_push
 step "restart registryd, namespace kept" restart_registryd
-step "re-create both containers, volume kept" recreate_containers
+step "re-create all containers, volumes kept" recreate_containers
 step "stop postgres: 503, /readyz fails, unhealthy" postgres_outage
 step "start postgres: recovers by itself" postgres_return
 step "down -v" down_and_check
