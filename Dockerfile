@@ -36,9 +36,11 @@ COPY Tests/sdk Tests/sdk
 COPY migrations migrations
 ENTRYPOINT ["Tests/sdk/run-against-url.sh"]
 
+# openssl (1.4 MB; libssl3 is there for libpq5 already): docker-compose.yml's registry-setup makes
+# the development token key pair and notification secret with it.
 FROM debian:bookworm-slim AS runtime
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libpq5 libmicrohttpd12 libcurl4 \
+ && apt-get install -y --no-install-recommends libpq5 libmicrohttpd12 libcurl4 openssl \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin registryd
 COPY migrations /usr/share/registryd/migrations

@@ -6,6 +6,8 @@
 #   swift:6.3-bookworm          base-images/swift.Dockerfile with the host's Swift toolchain (no debugger)
 #   postgres:15-bookworm        base-images/postgres.Dockerfile and its postgres-entrypoint.sh
 #   python:3.11-slim-bookworm   base-images/python.Dockerfile, trusting the host's extra CA certificates
+#   registry:2.8.2              base-images/registry.Dockerfile: Debian's docker-registry (distribution 2.8.2)
+#                               with the official image's binary path, config path, volume and entrypoint
 # An image made here carries the label org.registryd.base-image.recipe: a hash of its recipe files,
 # its parent image and its inputs. A tag whose label matches is kept, so a second run takes seconds;
 # a tag without the label (pulled from a registry) is always kept.
@@ -116,7 +118,12 @@ mkdir -p "$work/python/extra-ca"
 find /usr/local/share/ca-certificates -maxdepth 1 -name '*.crt' -exec cp {} "$work/python/extra-ca/" \; 2>/dev/null || true
 python_key=$({ echo "$debian"; cat "$work"/python/extra-ca/*.crt 2>/dev/null || true; } | hash_of - "$recipes/python.Dockerfile")
 
-# The three derive from debian:bookworm-slim alone: they are made side by side.
+registry_key=$(echo "$debian" | hash_of - "$recipes/registry.Dockerfile" "$recipes/registry-entrypoint.sh" \
+    "$recipes/registry-config-example.yml")
+mkdir -p "$work/registry"
+cp "$recipes/registry.Dockerfile" "$recipes/registry-entrypoint.sh" "$recipes/registry-config-example.yml" "$work/registry/"
+
+# The four derive from debian:bookworm-slim alone: they are made side by side.
 pids=()
 if needed swift:6.3-bookworm "$key"; then
     run_logged swift-6.3-bookworm make_swift "$key" &
@@ -128,6 +135,10 @@ if needed postgres:15-bookworm "$postgres_key"; then
 fi
 if needed python:3.11-slim-bookworm "$python_key"; then
     run_logged python-3.11-slim-bookworm build_recipe python:3.11-slim-bookworm "$python_key" "$recipes/python.Dockerfile" "$work/python" &
+    pids+=($!)
+fi
+if needed registry:2.8.2 "$registry_key"; then
+    run_logged registry-2.8.2 build_recipe registry:2.8.2 "$registry_key" "$recipes/registry.Dockerfile" "$work/registry" &
     pids+=($!)
 fi
 failed=0

@@ -77,13 +77,14 @@ restart_registryd() {
     namespace_is_there
 }
 
-# recreate_containers: new postgres and registryd containers on the same named volume.
+# recreate_containers: new containers for every service (registry-setup runs again) on the same named volumes.
 recreate_containers() {
     local before
     before=$(container_of postgres)
     docker compose up -d --force-recreate --wait >/dev/null
     [ "$(container_of postgres)" != "$before" ] || fail "postgres was not re-created"
     namespace_is_there
+    pushed_image_is_there
 }
 
 postgres_outage() {
@@ -108,4 +109,57 @@ down_and_check() {
     left=$(docker volume ls -q --filter "label=com.docker.compose.project=$COMPOSE_PROJECT_NAME")
     [ -z "$left" ] || fail "volumes left after down -v: $left"
     [ -z "$(docker ps -aq --filter "label=com.docker.compose.project=$COMPOSE_PROJECT_NAME")" ] || fail "containers left after down -v"
+}
+
+# data_plane_push: a small OCI image layout (Tests/sdk/oci_layout.py) pushed with skopeo to the
+# composed registry with the API key's secret; the registry's notification reaches registryd,
+# whose namespace then counts the image and its size (config + layer + nothing else); an anonymous
+# pull of the private namespace is denied, the owner's works. skopeo gets a HOME and auth file of
+# its own so that no credentials or blob cache outlive the step.
+data_plane_push() {
+    local layout=$logs/oci-layout home=$logs/skopeo-home expected registry=127.0.0.1:$REGISTRY_PORT
+    mkdir -p "$home/run"
+    expected=$(PYTHONPATH=Tests/sdk python3 - "$layout" <<'PY'
+import sys
+from oci_layout import Layout, distinct_size
+layout = Layout(sys.argv[1])
+descriptor, blobs = layout.manifest([layout.layer(b"registryd compose data plane\n")])
+layout.tag(descriptor, "v1")
+print(distinct_size(blobs))
+PY
+)
+    local repository=compose-kept-$$/app
+    skopeo_() { HOME=$home XDG_RUNTIME_DIR=$home/run REGISTRY_AUTH_FILE=$home/auth.json skopeo "$@"; }
+    skopeo_ copy --dest-tls-verify=false --dest-creds "nologin:$token" "oci:$layout:v1" "docker://$registry/$repository:v1" \
+        > "$logs/skopeo-push.log" 2>&1 || { cat "$logs/skopeo-push.log" >&2; fail "skopeo push to the composed registry"; }
+    echo "   pushed $repository:v1 ($expected bytes) to the registry on $registry" >&2
+    wait_until 30 "namespace counting the pushed image (size $expected, image_count 1)" namespace_holds "$expected" 1
+    if skopeo_ inspect --tls-verify=false "docker://$registry/$repository:v1" > "$logs/skopeo-anonymous.log" 2>&1; then
+        fail "an anonymous pull of the private namespace was allowed"
+    fi
+    grep -qiE 'unauthorized|denied|authentication required' "$logs/skopeo-anonymous.log" \
+        || fail "an anonymous pull failed for another reason than a denial: $(cat "$logs/skopeo-anonymous.log")"
+    skopeo_ inspect --tls-verify=false --creds "nologin:$token" "docker://$registry/$repository:v1" > /dev/null 2>&1 \
+        || fail "the owner could not pull what it pushed"
+    echo "   anonymous pull denied, owner's pull allowed" >&2
+    pushed_size=$expected pushed_repository=$repository skopeo_home=$home
+}
+
+# pushed_image_is_there: after containers are re-created, the image is still counted by registryd
+# and pullable by its owner (registry-data kept; registry-setup kept the key pair, so the registry
+# still trusts registryd's tokens).
+pushed_image_is_there() {
+    [ -n "${pushed_size:-}" ] || return 0
+    namespace_holds "$pushed_size" 1 || fail "the namespace no longer counts the pushed image (size $pushed_size)"
+    HOME=$skopeo_home XDG_RUNTIME_DIR=$skopeo_home/run REGISTRY_AUTH_FILE=$skopeo_home/auth.json \
+        skopeo inspect --tls-verify=false --creds "nologin:$token" "docker://127.0.0.1:$REGISTRY_PORT/$pushed_repository:v1" \
+        > "$logs/skopeo-after-recreate.log" 2>&1 \
+        || fail "the owner could not pull the pushed image after re-creation: $(cat "$logs/skopeo-after-recreate.log")"
+}
+
+# namespace_holds SIZE COUNT: the namespace's size and image_count, as registryd answers them.
+namespace_holds() {
+    local body
+    body=$(curl -sf --max-time 5 -H "X-Auth-Token: $token" "$base$namespace_path") || return 1
+    echo "$body" | python3 -c 'import json, sys; n = json.load(sys.stdin); sys.exit(0 if (n["size"], n["image_count"]) == (int(sys.argv[1]), int(sys.argv[2])) else 1)' "$1" "$2"
 }

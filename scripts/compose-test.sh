@@ -4,7 +4,9 @@
 # be pulled (scripts/base-images.sh), then, on a project of its own (so a user's `registryd` stack
 # and volume are never touched) and a free host port:
 #   build (registryd and tests images), up --build --wait, the `tests` profile's end-to-end suite,
-#   registryd's start-to-first-answer time, a restart of registryd and a re-creation of both
+#   registryd's start-to-first-answer time, the data plane (an image pushed with skopeo to the
+#   composed registry with an API key's secret: the namespace's size and image_count through
+#   registryd, anonymous pull denied), a restart of registryd and a re-creation of both
 #   containers on the kept volume (a namespace survives), a PostgreSQL outage (503, /readyz fails,
 #   health turns unhealthy) and its end (recovers by itself), down -v. Each step prints its time.
 # REGISTRYD_COMPOSE_TEST=require (the default under CI=true) fails when no engine can be started;
@@ -21,7 +23,9 @@ if [ "$mode" = off ]; then
 fi
 logs=$(mktemp -d /tmp/registryd-compose-XXXXXX)
 export COMPOSE_PROJECT_NAME=registryd-compose-test
-export REGISTRYD_PORT=${REGISTRYD_PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+export REGISTRYD_PORT=${REGISTRYD_PORT:-$(free_port)}
+export REGISTRY_PORT=${REGISTRY_PORT:-$(free_port)}
 export BASE_IMAGES_LOG_DIR=$logs
 base=http://127.0.0.1:$REGISTRYD_PORT
 timings=()
@@ -83,14 +87,15 @@ step "up --build --wait" logged up docker compose --progress plain up --build --
 step "tests profile: end-to-end suite" docker compose run --rm --build tests
 step "registryd: start to first answer (x3)" measure_start_to_ready 3
 step "create a namespace" create_namespace
+step "data plane: skopeo push, size through registryd" data_plane_push
 step "restart registryd, namespace kept" restart_registryd
-step "re-create both containers, volume kept" recreate_containers
+step "re-create all containers, volumes kept" recreate_containers
 step "stop postgres: 503, /readyz fails, unhealthy" postgres_outage
 step "start postgres: recovers by itself" postgres_return
 step "down -v" down_and_check
 
 echo "== compose: image sizes" >&2
-for image in registryd:latest "$COMPOSE_PROJECT_NAME-tests:latest" postgres:15-bookworm debian:bookworm-slim swift:6.3-bookworm python:3.11-slim-bookworm; do
+for image in registryd:latest "$COMPOSE_PROJECT_NAME-tests:latest" postgres:15-bookworm registry:2.8.2 debian:bookworm-slim swift:6.3-bookworm python:3.11-slim-bookworm; do
     docker image inspect -f '{{.Size}}' "$image" | awk -v image="$image" '{ printf "   %-40s %6.1f MB\n", image, $1 / 1e6 }' >&2
 done
 echo "== compose: timings" >&2

@@ -9,28 +9,38 @@ final class PendingRequest: @unchecked Sendable {
     let startedAt = ContinuousClock.now
     /// Whether the body is kept: only for methods that carry one. Other bodies are read and dropped.
     let keepsBody: Bool
-    private let maximumBodySize: Int
-    /// Set when the body is, or is declared to be, over the limit: the request gets 413.
+    /// The limit for this request: its route's (`BodyLimit`), else the server's.
+    let maximumBodySize: Int
+    /// Whether an over-limit body reaches the handler (emptied) instead of getting the 413.
+    let handlerAnswersOverLimit: Bool
+    /// Set when the body is, or is declared to be, over the limit: the request gets 413, or its
+    /// handler sees `Request.bodyExceededLimit`.
     private(set) var bodyTooLarge = false
     /// The pattern of the route that answered, once routed.
     var route: String?
     /// Set once an asynchronous handler has been started for this request.
     var isDeferred = false
 
-    init(head: Request, maximumBodySize: Int) {
+    init(head: Request, maximumBodySize: Int, handlerAnswersOverLimit: Bool = false) {
         request = head
         self.maximumBodySize = maximumBodySize
+        self.handlerAnswersOverLimit = handlerAnswersOverLimit
         keepsBody = head.method == "POST" || head.method == "PATCH" || head.method == "PUT"
         if keepsBody, let declared = head.header("Content-Length").flatMap({ Int($0) }), declared > maximumBodySize {
             bodyTooLarge = true
+            request.bodyExceededLimit = handlerAnswersOverLimit
         }
     }
+
+    /// Whether the request is answered 413 without reading (the rest of) its body.
+    var refusedForSize: Bool { bodyTooLarge && !handlerAnswersOverLimit }
 
     /// Appends a chunk of body, or drops it once the body is over the limit.
     func receive(_ chunk: UnsafeRawBufferPointer) {
         guard keepsBody, !bodyTooLarge else { return }
         if request.body.count + chunk.count > maximumBodySize {
             bodyTooLarge = true
+            request.bodyExceededLimit = handlerAnswersOverLimit
             request.body = []
             return
         }

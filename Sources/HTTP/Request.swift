@@ -13,6 +13,9 @@ public struct Request: Sendable {
     public internal(set) var body: [UInt8]
     /// The request's id: the caller's `X-Request-Id` when sane, else a new UUID.
     public internal(set) var id: String
+    /// Set when the body was over the route's limit and the route asked to answer such requests
+    /// itself (`BodyLimit.handlerAnswersOverLimit`): `body` is then empty.
+    public internal(set) var bodyExceededLimit = false
     /// Values of the `{name}` segments of the route that matched, filled in by the `Router`.
     public internal(set) var pathParameters: [String: String] = [:]
 

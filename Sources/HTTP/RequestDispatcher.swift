@@ -47,7 +47,7 @@ final class RequestDispatcher: Sendable {
                 path: url.map { String(cString: $0) } ?? "")
             state.pointee = Unmanaged.passRetained(pending).toOpaque()
             // A declared body over the limit is refused before it is read.
-            return pending.bodyTooLarge ? dispatcher.finish(pending, on: connection) : .YES
+            return pending.refusedForSize ? dispatcher.finish(pending, on: connection) : .YES
         }
         let pending = Unmanaged<PendingRequest>.fromOpaque(existing).takeUnretainedValue()
         if uploadSize.pointee > 0 {
@@ -77,6 +77,11 @@ final class RequestDispatcher: Sendable {
         let query = Self.values(of: .GET_ARGUMENT_KIND, on: connection).map { QueryItem(name: $0.name, value: $0.value) }
         var head = Request(method: method, path: path, query: query, headers: headers, id: "")
         head.id = RequestID.accept(head.header("X-Request-Id"))
+        // Only requests that carry a body look for a route's own limit (one more route match).
+        if head.method == "POST" || head.method == "PATCH" || head.method == "PUT",
+           let limit = router.bodyLimit(method: method, path: path) {
+            return PendingRequest(head: head, maximumBodySize: limit.bytes, handlerAnswersOverLimit: limit.handlerAnswersOverLimit)
+        }
         return PendingRequest(head: head, maximumBodySize: maximumBodySize)
     }
 
@@ -91,8 +96,8 @@ final class RequestDispatcher: Sendable {
             }
             return queue(failure, for: pending, on: connection)
         }
-        if pending.bodyTooLarge {
-            let error = HTTPError.bodyTooLarge(method: pending.request.method, path: pending.request.path, limit: maximumBodySize)
+        if pending.refusedForSize {
+            let error = HTTPError.bodyTooLarge(method: pending.request.method, path: pending.request.path, limit: pending.maximumBodySize)
             return queue(error.response, for: pending, on: connection)
         }
         switch router.resolve(pending.request) {

@@ -42,6 +42,8 @@ public struct Router: Sendable {
         let text: String
         let segments: [Segment]
         var actions: [(method: String, action: Action)]
+        /// Body limits of the methods that declared their own (see `BodyLimit`).
+        var bodyLimits: [String: BodyLimit] = [:]
     }
 
     private var patterns: [Pattern] = []
@@ -59,9 +61,26 @@ public struct Router: Sendable {
         add(method, pattern, action: .immediate(handler))
     }
 
-    /// Registers an asynchronous `handler` for `method` on `pattern`.
-    public mutating func add(_ method: String, _ pattern: String, async handler: @escaping AsyncHandler) {
+    /// Registers an asynchronous `handler` for `method` on `pattern`; `bodyLimit` replaces the
+    /// server's body limit for this route alone.
+    public mutating func add(
+        _ method: String, _ pattern: String, bodyLimit: BodyLimit? = nil, async handler: @escaping AsyncHandler
+    ) {
         add(method, pattern, action: .deferred(handler))
+        if let bodyLimit, let index = patterns.firstIndex(where: { $0.text == pattern }) {
+            patterns[index].bodyLimits[method] = bodyLimit
+        }
+    }
+
+    /// The body limit the route for `method` and `path` declared, nil when it declared none (the
+    /// server's applies). Asked once per request that carries a body, before the body is read.
+    public func bodyLimit(method: String, path: String) -> BodyLimit? {
+        let pathSegments = Self.split(path)
+        for pattern in patterns where !pattern.bodyLimits.isEmpty {
+            guard let limit = pattern.bodyLimits[method], Self.match(pattern.segments, pathSegments) != nil else { continue }
+            return limit
+        }
+        return nil
     }
 
     private mutating func add(_ method: String, _ pattern: String, action: Action) {

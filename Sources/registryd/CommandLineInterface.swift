@@ -67,10 +67,11 @@ enum CommandLineInterface {
                                              (DURATION: 90s, 30m, 12h, 7d, or combined: 1d12h)
               registryd api-key list [--organization-id ORG]
               registryd api-key revoke ACCESS_KEY
-              registryd registry-config --region R --listen HOST:PORT --storage DIR --registryd-url URL
+              registryd registry-config --region R --listen HOST:PORT --storage DIR --registryd-url URL [--realm-url URL]
                                              print the config.yml of region R's docker-registry (token auth
                                              and notifications wired to registryd; needs REGISTRY_TOKEN_CERT
-                                             and REGISTRY_NOTIFY_SECRET, no database)
+                                             and REGISTRY_NOTIFY_SECRET[_FILE], no database; --realm-url:
+                                             where clients get tokens, if not at --registryd-url)
               registryd --help | --version
 
             Environment:

@@ -8,6 +8,7 @@ enum DataPlaneEnvironment {
         .init(name: "REGISTRY_TOKEN_KEY", defaultValue: nil, help: "PEM RSA private key that signs registry tokens (unset: data plane off)"),
         .init(name: "REGISTRY_TOKEN_CERT", defaultValue: nil, help: "PEM certificate of that key, the registries' rootcertbundle"),
         .init(name: "REGISTRY_NOTIFY_SECRET", defaultValue: nil, help: "secret the registries send with their notifications"),
+        .init(name: "REGISTRY_NOTIFY_SECRET_FILE", defaultValue: nil, help: "file holding that secret, when REGISTRY_NOTIFY_SECRET is unset (Docker secrets)"),
         .init(name: "REGISTRY_URLS", defaultValue: "", help: "region=URL,... where registryd reaches each region's registry"),
         .init(name: "RECONCILE_INTERVAL_S", defaultValue: "300", help: "how often registries and database are compared"),
     ]
@@ -36,9 +37,20 @@ enum DataPlaneEnvironment {
             reconcileInterval: .seconds(try reader.integer("RECONCILE_INTERVAL_S", in: 1...86_400)))
     }
 
-    /// `REGISTRY_NOTIFY_SECRET` when set, at least 16 characters of a header-safe alphabet.
+    /// `REGISTRY_NOTIFY_SECRET` when set, else the content of `REGISTRY_NOTIFY_SECRET_FILE` (its
+    /// line end dropped: a secret made by a container or mounted as a Docker secret is a file);
+    /// at least 16 characters of a header-safe alphabet.
     static func notifySecret(_ reader: EnvironmentReader) throws(ConfigurationError) -> String? {
-        guard let secret = reader.value("REGISTRY_NOTIFY_SECRET") else { return nil }
+        var secret = reader.value("REGISTRY_NOTIFY_SECRET")
+        if secret == nil, let path = reader.value("REGISTRY_NOTIFY_SECRET_FILE") {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw ConfigurationError(variable: "REGISTRY_NOTIFY_SECRET_FILE", problem: "cannot be read: \(path)")
+            }
+            var text = String(decoding: data, as: UTF8.self)
+            while text.last == "\n" || text.last == "\r\n" || text.last == "\r" { text.removeLast() }
+            secret = text
+        }
+        guard let secret else { return nil }
         guard secret.utf8.count >= 16, secret.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") }) else {
             throw ConfigurationError(variable: "REGISTRY_NOTIFY_SECRET", problem: "must be at least 16 printable characters, no spaces or quotes")
         }

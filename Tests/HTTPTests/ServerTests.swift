@@ -16,6 +16,15 @@ import TestSupport
         router.add("GET", "/echo", Self.echo)
         router.add("POST", "/echo", Self.echo)
         router.add("DELETE", "/echo", Self.echo)
+        // A route with its own, larger limit whose handler answers over-limit bodies itself.
+        router.add("POST", "/large/{name}", bodyLimit: BodyLimit(bytes: 4096, handlerAnswersOverLimit: true), async: { request in
+            .json { json in
+                json.beginObject()
+                json.field("length", request.body.count)
+                json.field("exceeded", request.bodyExceededLimit)
+                json.endObject()
+            }
+        })
         router.add("GET", "/slow", { _ in
             Thread.sleep(forTimeInterval: 0.4)
             return .json { $0.beginObject(); $0.field("slow", true); $0.endObject() }
@@ -90,6 +99,28 @@ import TestSupport
             + "320\r\n\(chunk)\r\n320\r\n\(chunk)\r\n0\r\n\r\n")
         #expect(chunked.status == 413)
         #expect(chunked.json["type"] as? String == "request_entity_too_large")
+    }
+
+    @Test func aRouteDeclaresItsOwnLimitAndAnswersOverLimitBodiesItself() throws {
+        let kept = try exchange("POST /large/a HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 3000\r\n\r\n"
+            + String(repeating: "x", count: 3000))
+        #expect(kept.status == 200)
+        #expect(kept.json["length"] as? Int == 3000)
+        #expect(kept.json["exceeded"] as? Bool == false)
+        let declared = try exchange("POST /large/a HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 9000\r\n\r\n"
+            + String(repeating: "x", count: 9000))
+        #expect(declared.status == 200)
+        #expect(declared.json["length"] as? Int == 0)
+        #expect(declared.json["exceeded"] as? Bool == true)
+        let chunk = String(repeating: "y", count: 3000)
+        let chunked = try exchange("POST /large/b HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n"
+            + "bb8\r\n\(chunk)\r\nbb8\r\n\(chunk)\r\n0\r\n\r\n")
+        #expect(chunked.status == 200)
+        #expect(chunked.json["exceeded"] as? Bool == true)
+        // Other routes keep the server's limit.
+        let other = try exchange("POST /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 3000\r\n\r\n"
+            + String(repeating: "x", count: 3000))
+        #expect(other.status == 413)
     }
 
     @Test func servesManyRequestsOnOneKeepAliveConnection() throws {

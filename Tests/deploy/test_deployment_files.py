@@ -25,9 +25,9 @@ def dockerfile_stages():
     return stages
 
 
-def test_compose_has_the_three_services():
+def test_compose_has_the_five_services():
     services = compose()["services"]
-    assert set(services) == {"postgres", "registryd", "tests"}
+    assert set(services) == {"postgres", "registry-setup", "registry", "registryd", "tests"}
     assert services["tests"]["profiles"] == ["tests"]
 
 
@@ -55,9 +55,49 @@ def test_registryd_starts_only_once_postgres_is_healthy_and_is_configured_by_env
 
 
 def test_every_compose_variable_is_one_registryd_knows():
-    with open(os.path.join(ROOT, "Sources", "registryd", "Configuration.swift")) as file:
-        known = set(re.findall(r'Variable\(name: "([A-Z_]+)"', file.read()))
-    assert set(compose()["services"]["registryd"]["environment"]) <= known
+    known = set()
+    for source in ["Configuration.swift", "DataPlaneEnvironment.swift"]:
+        with open(os.path.join(ROOT, "Sources", "registryd", source)) as file:
+            known |= set(re.findall(r'(?:Variable|\.init)\(name: "([A-Z_]+)"', file.read()))
+    services = compose()["services"]
+    assert set(services["registryd"]["environment"]) <= known
+    assert set(services["registry-setup"]["environment"]) <= known
+
+
+def test_registry_runs_the_config_registryd_generates_and_both_know_each_other():
+    """Issue 11: the registry's token realm and notifications point at registryd, registryd's
+    REGISTRY_URLS at the registry service; the key pair and secret come from the one-shot setup."""
+    services = compose()["services"]
+    setup, registry, registryd = services["registry-setup"], services["registry"], services["registryd"]
+    assert registry["image"] == "registry:2.8.2"
+    assert registry["ports"] == ["${REGISTRY_PORT:-5000}:5000"]
+    for dependent in [registry, registryd]:
+        assert dependent["depends_on"]["registry-setup"]["condition"] == "service_completed_successfully"
+    assert setup["image"] == registryd["image"] == "registryd:latest" and "build" not in setup
+    script = " ".join(setup["command"])
+    assert "registryd registry-config --region fr-par --listen 0.0.0.0:5000 --storage /var/lib/registry" in script
+    assert "--registryd-url http://registryd:8080" in script and "--realm-url http://localhost:${REGISTRYD_PORT:-8080}" in script
+    assert "openssl req -x509" in script and "openssl rand" in script
+    environment = registryd["environment"]
+    assert environment["REGISTRY_URLS"] == "fr-par=http://registry:5000"
+    for variable in ["REGISTRY_TOKEN_KEY", "REGISTRY_TOKEN_CERT", "REGISTRY_NOTIFY_SECRET_FILE"]:
+        assert environment[variable].startswith("/etc/docker/registry/"), variable
+    assert "registry-setup:/etc/docker/registry:ro" in registry["volumes"]
+    assert "registry-setup:/etc/docker/registry:ro" in registryd["volumes"]
+    assert "registry-setup:/etc/docker/registry" in setup["volumes"]
+    assert any(volume.endswith(":/var/lib/registry") for volume in registry["volumes"])
+
+
+def test_registry_stand_in_keeps_the_official_images_conventions():
+    """docker-compose.yml names registry:2.8.2; the stand-in must run it unchanged."""
+    with open(os.path.join(ROOT, "scripts", "base-images", "registry.Dockerfile")) as file:
+        recipe = file.read()
+    assert "docker-registry" in recipe and "/usr/bin/registry" in recipe
+    assert "COPY registry-config-example.yml /etc/docker/registry/config.yml" in recipe
+    assert 'ENTRYPOINT ["/entrypoint.sh"]' in recipe and 'CMD ["/etc/docker/registry/config.yml"]' in recipe
+    assert 'VOLUME ["/var/lib/registry"]' in recipe and "EXPOSE 5000" in recipe
+    with open(os.path.join(ROOT, "scripts", "base-images", "registry-entrypoint.sh")) as file:
+        assert "*.yaml|*.yml) set -- registry serve" in file.read()
 
 
 def test_tests_service_runs_the_suite_against_registryd_by_url():
@@ -75,7 +115,7 @@ def test_runtime_image_is_slim_non_root_and_carries_the_migrations():
     image, body = stages["runtime"]
     assert image.startswith("debian:") and image.endswith("-slim")
     installed = set(re.search(r"apt-get install[^\n]*--no-install-recommends ([^\\\n&]+)", body).group(1).split())
-    assert installed == {"libpq5", "libmicrohttpd12"}
+    assert installed == {"libpq5", "libmicrohttpd12", "libcurl4", "openssl"}
     assert re.search(r"(?m)^USER (?!0|root)", body)
     assert "COPY migrations" in body and "MIGRATIONS_DIR=" in body
     assert "EXPOSE 8080" in body
@@ -107,10 +147,12 @@ def test_every_base_image_named_is_one_scripts_base_images_makes():
     with open(os.path.join(ROOT, "scripts", "base-images.sh")) as file:
         made = set(re.findall(r"^#   (\S+:\S+) ", file.read(), re.M))
     named = {image for image, _ in dockerfile_stages().values() if ":" in image}
-    named |= {service["image"] for service in compose()["services"].values()
-              if "image" in service and "build" not in service}
+    services = compose()["services"].values()
+    built = {service["image"] for service in services if "image" in service and "build" in service}
+    named |= {service["image"] for service in services
+              if "image" in service and "build" not in service and service["image"] not in built}
     assert named == made == {"swift:6.3-bookworm", "debian:bookworm-slim", "python:3.11-slim-bookworm",
-                             "postgres:15-bookworm"}
+                             "postgres:15-bookworm", "registry:2.8.2"}
 
 
 def test_make_test_and_ci_run_the_compose_suite():

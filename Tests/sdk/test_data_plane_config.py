@@ -51,6 +51,26 @@ def test_registry_config_needs_its_options_and_variables(keys):
     assert wrong_region.returncode == 64
 
 
+def test_realm_url_and_secret_file_for_compose(keys, tmp_path):
+    """docker-compose.yml: the registry posts events to http://registryd:8080 while clients on the
+    host get tokens from the published port; the secret comes from a file a container made."""
+    secret_file = tmp_path / "notify-secret"
+    secret_file.write_text("0123456789abcdef0123\n")
+    made = registryd(CONFIG[:-1] + ["http://registryd:8080", "--realm-url", "http://localhost:18080/"],
+                     REGISTRY_TOKEN_CERT=keys["cert"], REGISTRY_NOTIFY_SECRET_FILE=str(secret_file))
+    assert made.returncode == 0, made.stderr
+    assert 'realm: "http://localhost:18080/auth/v1/regions/fr-par/token"' in made.stdout
+    assert 'url: "http://registryd:8080/internal/v1/regions/fr-par/registry-events"' in made.stdout
+    assert 'Authorization: ["Bearer 0123456789abcdef0123"]' in made.stdout
+    assert registryd(CONFIG + ["--realm-url", "ftp://x"], REGISTRY_TOKEN_CERT=keys["cert"],
+                     REGISTRY_NOTIFY_SECRET_FILE=str(secret_file)).returncode == 64
+    missing = registryd(CONFIG, REGISTRY_TOKEN_CERT=keys["cert"], REGISTRY_NOTIFY_SECRET_FILE=str(tmp_path / "none"))
+    assert missing.returncode == 1 and "REGISTRY_NOTIFY_SECRET_FILE" in missing.stderr
+    secret_file.write_text("short\n")
+    short = registryd(CONFIG, REGISTRY_TOKEN_CERT=keys["cert"], REGISTRY_NOTIFY_SECRET_FILE=str(secret_file))
+    assert short.returncode == 1 and "REGISTRY_NOTIFY_SECRET" in short.stderr
+
+
 @pytest.mark.parametrize("variables,named", [
     ({"REGISTRY_TOKEN_KEY": "ec"}, "REGISTRY_TOKEN_KEY"),
     ({"REGISTRY_TOKEN_KEY": "cert"}, "REGISTRY_TOKEN_KEY"),

@@ -131,6 +131,27 @@ def test_duplicate_event_counts_once_and_wrong_secret_changes_nothing(plane):
     assert (current["size"], current["image_count"]) == (300, 1)
 
 
+def test_large_envelopes_are_applied_and_oversized_ones_acknowledged_without_blocking(plane):
+    """Envelopes over the API's 64 KiB are read up to 1 MiB (a push of thousands of layers); one
+    over 1 MiB is answered 200 and dropped (a non-2xx would block the registry's queue forever),
+    and the next event is applied. Before the route had its own limit, both got 413."""
+    owner = plane.create_key()
+    namespace = plane.namespace(owner, unique("large"))
+    large = push_event(str(uuid.uuid4()), f"{namespace['name']}/many-layers", "v1", [1] * 3000)
+    assert 64 * 1024 < len(json.dumps(large)) < 1024 * 1024
+    assert post_events(plane, large) == (200, {"applied": 1, "duplicates": 0, "ignored": 0, "failed": 0})
+    assert (plane.get_namespace(owner, namespace)["size"], plane.get_namespace(owner, namespace)["image_count"]) == (3000, 1)
+    huge = push_event(str(uuid.uuid4()), f"{namespace['name']}/too-many", "v1", [1] * 12000)
+    assert len(json.dumps(huge)) > 1024 * 1024
+    assert post_events(plane, huge, secret="wrong-secret-value")[0] == 401
+    status, body = post_events(plane, huge)
+    assert (status, body["applied"]) == (200, 0) and "ignored" in body["problem"]
+    assert plane.get_namespace(owner, namespace)["image_count"] == 1
+    after = push_event(str(uuid.uuid4()), f"{namespace['name']}/after", "v1", [5])
+    assert post_events(plane, after)[1]["applied"] == 1
+    assert plane.get_namespace(owner, namespace)["image_count"] == 2
+
+
 def test_hostile_event_bodies_are_acknowledged_and_change_nothing(plane):
     before = plane.sql("SELECT count(*) || '/' || COALESCE(sum(size), 0) FROM images")
     assert post_events(plane, None, raw=b"this is not json")[0] == 200

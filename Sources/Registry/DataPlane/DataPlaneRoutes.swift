@@ -11,7 +11,11 @@ struct DataPlaneRoutes: Sendable {
 
     func register(on router: inout Router) {
         router.add("GET", DataPlaneSettings.tokenPath, async: answered(tokens.token))
-        router.add("POST", DataPlaneSettings.eventsPath, async: answered(events.receive))
+        // The registry's envelopes have their own bound, and one over it is answered by the
+        // receiver (200, logged), never 413: see `DataPlaneSettings.maximumEnvelopeSize`.
+        router.add("POST", DataPlaneSettings.eventsPath,
+                   bodyLimit: BodyLimit(bytes: DataPlaneSettings.maximumEnvelopeSize, handlerAnswersOverLimit: true),
+                   async: answered(events.receive))
     }
 
     private func answered(_ endpoint: @escaping @Sendable (Request) async throws -> Response) -> Router.AsyncHandler {

@@ -23,6 +23,13 @@ public struct DataPlaneSettings: Sendable {
     public static let tokenPath = "/auth/v1/regions/{region}/token"
     /// Where a region's registry posts its notifications (not part of the public API).
     public static let eventsPath = "/internal/v1/regions/{region}/registry-events"
+    /// The largest notification envelope read (1 MiB), instead of the API's 64 KiB. The registry
+    /// posts one event per envelope; a manifest push lists its config and layers (about 200 bytes
+    /// each with the request and actor parts), an index its child manifests, so 64 KiB was a few
+    /// hundred layers and 1 MiB is thousands. A larger envelope is acknowledged (200), logged and
+    /// dropped, never refused: a non-2xx would block the registry's queue forever, and the
+    /// reconciler records what the dropped event carried.
+    public static let maximumEnvelopeSize = 1 << 20
 
     public init(signingKey: SigningKey, issuer: String = "registryd", notifySecret: String?,
                 registryURLs: [String: String] = [:], reconcileInterval: Duration = .seconds(300), tokenLifetime: Int64 = 300) {

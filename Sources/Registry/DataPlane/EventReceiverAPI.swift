@@ -11,7 +11,8 @@ import Postgres
 /// or a transient failure (deadlock, serialization, timeout) answers 503, so that the registry
 /// delivers the event again later. An event the database refuses for good is logged, counted as
 /// `failed` and acknowledged: retrying it would block the queue forever, and the reconciler
-/// repairs what it misses. A wrong or missing secret is a 401 and changes nothing.
+/// repairs what it misses. A wrong or missing secret is a 401 and changes nothing. An envelope over
+/// `DataPlaneSettings.maximumEnvelopeSize` is acknowledged unread and logged, for the same reason.
 struct EventReceiverAPI: Sendable {
     let settings: DataPlaneSettings
     let registry: RegistrySettings
@@ -27,6 +28,14 @@ struct EventReceiverAPI: Sendable {
         guard registry.regions.contains(region) else {
             logger.warning("registry events for a region this service does not serve", ["region": .string(region)])
             return Self.summary(applied: 0, duplicates: 0, ignored: 0, failed: 0, problem: "unknown region")
+        }
+        if request.bodyExceededLimit {
+            logger.warning("registry event envelope over the size limit: acknowledged unread, the reconciler repairs it", [
+                "request_id": .string(request.id), "region": .string(region),
+                "content_length": .string(request.header("Content-Length") ?? "chunked"),
+                "limit": .int(DataPlaneSettings.maximumEnvelopeSize),
+            ])
+            return Self.summary(applied: 0, duplicates: 0, ignored: 0, failed: 0, problem: "envelope over \(DataPlaneSettings.maximumEnvelopeSize) bytes: ignored")
         }
         let events: [RegistryEvent]
         do {
