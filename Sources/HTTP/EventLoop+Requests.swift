@@ -52,13 +52,15 @@ extension EventLoop {
             connection.method = head.request.method
             connection.path = head.request.path
             connection.requestID = head.request.id
-            if case .length(let declared) = head.framing, declared > context.configuration.maximumBodySize {
+            connection.keepsBody = head.request.method == "POST" || head.request.method == "PATCH" || head.request.method == "PUT"
+            if case .length(let declared) = head.framing, connection.keepsBody, declared > context.configuration.maximumBodySize {
                 // Refused before it is read, so the connection cannot be reused.
                 let error = HTTPError.bodyTooLarge(
                     method: head.request.method, path: head.request.path, limit: context.configuration.maximumBodySize)
                 fail(connection, with: error)
                 return false
             }
+            if case .length(let declared) = head.framing { connection.bodyRemaining = declared }
             connection.phase = .body
             connection.deadline = ContinuousClock.now.advanced(by: context.configuration.bodyTimeout)
             return true
@@ -70,6 +72,12 @@ extension EventLoop {
         guard let head = connection.head else { return nil }
         let limit = context.configuration.maximumBodySize
         switch head.framing {
+        case .length where !connection.keepsBody:
+            // Read and dropped as it arrives (GET, DELETE ...), however long.
+            let dropped = min(connection.bodyRemaining, connection.input.count)
+            connection.input.removeSubrange(0..<dropped)
+            connection.bodyRemaining -= dropped
+            return connection.bodyRemaining == 0 ? [] : nil
         case .length(let length):
             guard connection.input.count >= length else { return nil }
             let body = Array(connection.input[0..<length])
@@ -105,8 +113,7 @@ extension EventLoop {
     /// Routes a complete request: answers at once, or starts its asynchronous handler.
     private func dispatch(_ connection: HTTPConnection, body: [UInt8]) {
         guard var request = connection.head?.request else { return }
-        let keepsBody = request.method == "POST" || request.method == "PATCH" || request.method == "PUT"
-        if keepsBody { request.body = body }
+        if connection.keepsBody { request.body = body }
         connection.phase = .handling
         context.inFlight.add(1, ordering: .relaxed)
         switch context.router.resolve(request) {

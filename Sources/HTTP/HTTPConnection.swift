@@ -37,6 +37,9 @@ final class HTTPConnection: @unchecked Sendable {
     /// For chunked bodies: the decoder's state and how much of `input` is decoded body.
     var chunkDecoder = phr_chunked_decoder()
     var decodedLength = 0
+    /// Whether the body is kept (POST, PATCH, PUT), and how much of a framed one is still to come.
+    var keepsBody = false
+    var bodyRemaining = 0
 
     /// The answer being written, and how much of it is out.
     var output: [UInt8] = []

@@ -128,6 +128,8 @@ struct RequestHead {
     ///
     /// Only the request line's last token is looked at, and only to choose the status.
     private static func classifyFailure(_ buffer: UnsafeRawBufferPointer, maximumSize: Int) -> HTTPError {
+        // picohttpparser also fails when there are more headers than the room it was given.
+        if buffer.count(where: { $0 == UInt8(ascii: "\n") }) > maximumHeaders + 1 { return .headTooLarge(limit: maximumSize) }
         let line = buffer.prefix { $0 != UInt8(ascii: "\r") && $0 != UInt8(ascii: "\n") }
         let version = line.split(separator: UInt8(ascii: " ")).last.map { Array($0) } ?? []
         let prefix = Array("HTTP/".utf8)

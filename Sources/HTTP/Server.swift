@@ -81,14 +81,19 @@ public final class Server: @unchecked Sendable {
         context.isDraining.store(true, ordering: .relaxed)
         for loop in loops { loop.wake() }
         let deadline = ContinuousClock.now.advanced(by: gracePeriod)
-        while ContinuousClock.now < deadline
-            && (openConnections > 0 || loops.contains { !$0.hasStoppedListening.load(ordering: .relaxed) }) {
+        while ContinuousClock.now < deadline {
+            let listening = loops.contains { !$0.hasStoppedListening.load(ordering: .relaxed) }
+            if !listening && listener >= 0 {
+                close(listener)  // new connections are refused from here on
+                listener = -1
+            }
+            if !listening && openConnections == 0 { break }
             usleep(2_000)
         }
         if requestsInFlight > 0 { return false }
         for loop in loops { loop.stop() }
         for group in threads { group.waitUntilFinished() }
-        close(listener)
+        if listener >= 0 { close(listener) }
         listener = -1
         loops = []
         threads = []
