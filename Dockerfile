@@ -1,5 +1,5 @@
 # registryd container image: built with the official Swift image, run on slim Debian with only
-# the two C libraries it links (libpq5, libmicrohttpd12), as a non-root user.
+# the two C libraries it links (libpq5, libh2o-evloop0.13 for picohttpparser), as a non-root user.
 #
 #   docker build -t registryd .                 the runtime image (last stage)
 #   docker build --target tests -t registryd-tests .   the end-to-end suite, run by compose
@@ -10,7 +10,7 @@
 
 FROM swift:6.3-bookworm AS build
 RUN apt-get update \
- && apt-get install -y --no-install-recommends pkg-config libpq-dev libmicrohttpd-dev \
+ && apt-get install -y --no-install-recommends pkg-config libpq-dev libh2o-evloop-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Least changing first: the package manifest, then the sources. The test targets are declared in
@@ -25,7 +25,7 @@ RUN --mount=type=cache,id=registryd-swift-build,target=/src/.build \
 # The SDK, schemathesis and hostile-client suite, pointed at a running registryd by URL.
 FROM python:3.11-slim-bookworm AS tests
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libpq5 libmicrohttpd12 \
+ && apt-get install -y --no-install-recommends libpq5 libh2o-evloop0.13 \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Tests/sdk/requirements.txt Tests/sdk/requirements.txt
@@ -37,7 +37,7 @@ ENTRYPOINT ["Tests/sdk/run-against-url.sh"]
 
 FROM debian:bookworm-slim AS runtime
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libpq5 libmicrohttpd12 \
+ && apt-get install -y --no-install-recommends libpq5 libh2o-evloop0.13 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin registryd
 COPY migrations /usr/share/registryd/migrations

@@ -172,6 +172,16 @@ final class EventLoop: @unchecked Sendable {
         }
         connections[connection.descriptor] = nil
         context.openConnections.subtract(1, ordering: .relaxed)
+        if connection.closesAfterWrite {
+            // After an error answer the client may still be sending (a huge header, a refused
+            // body): closing with unread bytes sends a reset, which can destroy the answer in
+            // the client's buffers. Read what is already here (bounded), then close.
+            for _ in 0..<16 {
+                let count = readBuffer.withUnsafeMutableBytes { recv(connection.descriptor, $0.baseAddress, $0.count, 0) }
+                if count <= 0 { break }
+            }
+            shutdown(connection.descriptor, Int32(SHUT_WR))
+        }
         Glibc.close(connection.descriptor)
     }
 
