@@ -61,6 +61,11 @@ extension EventLoop {
                 return false
             }
             if case .length(let declared) = head.framing { connection.bodyRemaining = declared }
+            if head.expectsContinue, head.framing != .length(0), connection.input.isEmpty {
+                // The client waits for this before sending the body (curl does for bodies over 1 KiB).
+                let interim = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
+                _ = interim.withUnsafeBytes { send(connection.descriptor, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            }
             connection.phase = .body
             connection.deadline = ContinuousClock.now.advanced(by: context.configuration.bodyTimeout)
             return true

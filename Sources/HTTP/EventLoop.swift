@@ -137,7 +137,7 @@ final class EventLoop: @unchecked Sendable {
             close(victim, abandoning: false)
         } else {
             fail(victim, with: .timedOut)
-            if !victim.isClosed { close(victim, abandoning: false) }  // its answer did not fit the socket
+            if !victim.isClosed { close(victim, abandoning: true) }  // its answer did not fit the socket
         }
         return true
     }

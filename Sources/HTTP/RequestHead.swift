@@ -30,6 +30,8 @@ struct RequestHead {
     var request: Request
     var framing: Framing
     var keepAlive: Bool
+    /// Whether the client sent `Expect: 100-continue` and waits for an interim answer.
+    var expectsContinue = false
 
     /// Parses the head at the start of `buffer`; `previousLength` is how much of it was parsed
     /// before (picohttpparser resumes its search for the blank line from there).
@@ -113,7 +115,9 @@ struct RequestHead {
         let keepAlive = minorVersion >= 1 ? !tokens.contains("close") : tokens.contains("keep-alive")
         var request = Request(method: method, path: parsedTarget.path, query: parsedTarget.query, headers: headers, id: "")
         request.id = RequestID.accept(request.header("X-Request-Id"))
-        return .complete(RequestHead(request: request, framing: framing, keepAlive: keepAlive), length: length)
+        var head = RequestHead(request: request, framing: framing, keepAlive: keepAlive)
+        head.expectsContinue = minorVersion >= 1 && request.header("Expect")?.lowercased() == "100-continue"
+        return .complete(head, length: length)
     }
 
     /// `1*DIGIT` and nothing else (no sign, no list, no spaces inside), at most 18 digits.

@@ -11,7 +11,7 @@ import TestSupport
         var router = Router()
         router.add("GET", "/echo", { _ in .json { $0.beginObject(); $0.field("ok", true); $0.endObject() } })
         router.add("GET", "/slow", async: { _ in
-            try? await Task.sleep(for: .milliseconds(500))
+            try? await Task.sleep(for: .milliseconds(1500))
             return .json { $0.beginObject(); $0.field("slow", true); $0.endObject() }
         })
         let server = Server(

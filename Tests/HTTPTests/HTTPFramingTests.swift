@@ -129,3 +129,23 @@ import TestSupport
         }
     }
 }
+
+/// `Expect: 100-continue`: the interim answer comes before the body is sent (curl waits for it).
+@Suite struct ExpectContinueTests {
+    @Test func aClientThatExpectsContinueGetsItThenItsAnswer() throws {
+        var router = Router()
+        router.add("POST", "/echo", { request in .json { $0.beginObject(); $0.field("size", request.body.count); $0.endObject() } })
+        let server = Server(configuration: .init(host: "127.0.0.1", port: 0, eventLoops: 1), router: router,
+                            logger: Logger(label: "test", level: .error, sink: LogSink.memory()))
+        try server.start()
+        defer { server.shutdown(gracePeriod: .seconds(1)) }
+        let connection = try RawHTTPConnection(port: server.port)
+        connection.write("POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\nConnection: close\r\n\r\n")
+        let interim = connection.readAll(timeout: .milliseconds(500))
+        #expect(interim == "HTTP/1.1 100 Continue\r\n\r\n")
+        connection.write("{}")
+        let answer = connection.readAll(timeout: .seconds(5))
+        #expect(RawHTTPConnection.statusCode(of: answer) == 200)
+        #expect(RawHTTPConnection.jsonBody(of: answer)["size"] as? Int == 2)
+    }
+}
