@@ -29,6 +29,11 @@ final class EventLoop: @unchecked Sendable {
     private let isStopping = Atomic<Bool>(false)
     /// Set once the loop has stopped accepting (draining): the server may then close the listener.
     let hasStoppedListening = Atomic<Bool>(false)
+    /// The server's loops, this one included; set before the loops start.
+    var siblings: [EventLoop] = []
+    /// Connections this loop holds (read by its siblings), and sheds its siblings asked for.
+    let connectionCount = Atomic<Int>(0)
+    private let shedsRequested = Atomic<Int>(0)
 
     init(context: ServerContext, listener: Int32) {
         self.context = context
@@ -70,6 +75,7 @@ final class EventLoop: @unchecked Sendable {
                 }
             }
             writeCompletions()
+            for _ in 0..<shedsRequested.exchange(0, ordering: .relaxed) { _ = shedOne() }
             if context.isDraining.load(ordering: .relaxed) && isListening { stopListening() }
             let now = ContinuousClock.now
             if now >= nextDeadlineScan {
@@ -78,6 +84,7 @@ final class EventLoop: @unchecked Sendable {
             }
         }
         for connection in Array(connections.values) { close(connection, abandoning: true) }
+        siblings = []  // the loops referenced one another: let them go
     }
 
     /// Asks the loop to return (from any thread); connections still open are closed.
@@ -104,6 +111,17 @@ final class EventLoop: @unchecked Sendable {
 
     // MARK: - Connections
 
+    /// Asks the sibling holding the most connections to shed one; false when there is none to ask.
+    private func askSiblingToShed() -> Bool {
+        let others = siblings.filter { $0 !== self }
+        guard let fullest = others.max(by: {
+            $0.connectionCount.load(ordering: .relaxed) < $1.connectionCount.load(ordering: .relaxed)
+        }), fullest.connectionCount.load(ordering: .relaxed) > 0 else { return false }
+        fullest.shedsRequested.add(1, ordering: .relaxed)
+        fullest.wake()
+        return true
+    }
+
     private func acceptConnections() {
         for _ in 0..<64 {
             guard !context.isDraining.load(ordering: .relaxed) else { return }
@@ -113,7 +131,12 @@ final class EventLoop: @unchecked Sendable {
             setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, &noDelay, socklen_t(MemoryLayout<Int32>.size))
             let now = ContinuousClock.now
             let connection = HTTPConnection(descriptor: descriptor, now: now, idleTimeout: context.configuration.idleTimeout)
-            if connections.count >= context.connectionsPerLoop && !shedOne() {
+            // The limit is the server's; a loop sheds only its own connections (it owns them), so
+            // when it has none to shed it asks the sibling holding the most, and lets this one in:
+            // the server is over its limit by at most one connection per loop, for one wake-up.
+            let open = context.openConnections.load(ordering: .relaxed)
+            let limit = context.configuration.connectionLimit
+            if open >= limit && !shedOne() && !(open < limit + siblings.count && askSiblingToShed()) {
                 // Every slot is answering a request: refuse this one, politely.
                 connections[descriptor] = connection
                 context.openConnections.add(1, ordering: .relaxed)
@@ -122,6 +145,7 @@ final class EventLoop: @unchecked Sendable {
                 continue
             }
             connections[descriptor] = connection
+            connectionCount.add(1, ordering: .relaxed)
             context.openConnections.add(1, ordering: .relaxed)
             register(descriptor, events: CLinuxEvents_in() | CLinuxEvents_out() | CLinuxEvents_edgeTriggered())
         }
@@ -171,6 +195,7 @@ final class EventLoop: @unchecked Sendable {
             context.inFlight.subtract(1, ordering: .relaxed)
         }
         connections[connection.descriptor] = nil
+        connectionCount.subtract(1, ordering: .relaxed)
         context.openConnections.subtract(1, ordering: .relaxed)
         if connection.closesAfterWrite {
             // After an error answer the client may still be sending (a huge header, a refused

@@ -9,7 +9,7 @@ extension Server {
         public var port: UInt16
         /// The most connections open at once. When full, a new connection replaces the longest
         /// idle keep-alive one, else the oldest incomplete request (a slow client, answered 408),
-        /// else it is answered 503. Shared out evenly between the event loops.
+        /// else it is answered 503. The loop that accepts the newcomer sheds one of its own.
         public var connectionLimit: Int
         /// Seconds a keep-alive connection may stay idle between requests (and an answer may
         /// take to be written).

@@ -62,9 +62,9 @@ public final class Server: @unchecked Sendable {
         precondition(loops.isEmpty, "server already started")
         listener = try Listener.open(host: configuration.host, port: configuration.port)
         boundPort = Listener.port(of: listener)
-        for index in 0..<max(1, configuration.eventLoops) {
-            let loop = EventLoop(context: context, listener: listener)
-            loops.append(loop)
+        loops = (0..<max(1, configuration.eventLoops)).map { _ in EventLoop(context: context, listener: listener) }
+        for loop in loops { loop.siblings = loops }
+        for (index, loop) in loops.enumerated() {
             threads.append(ThreadGroup(count: 1, name: "http-loop-\(index)") { loop.run() })
         }
     }

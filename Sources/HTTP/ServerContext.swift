@@ -9,8 +9,6 @@ final class ServerContext: Sendable {
     /// Where asynchronous handlers run once they first wait (see `HandlerExecutor`).
     let executor: HandlerExecutor
     let onCompletion: (@Sendable (Server.Completion) -> Void)?
-    /// The connection limit of each loop: the server's limit shared out, at least 1.
-    let connectionsPerLoop: Int
 
     let openConnections = Atomic<Int>(0)
     let inFlight = Atomic<Int>(0)
@@ -25,8 +23,6 @@ final class ServerContext: Sendable {
         self.configuration = configuration
         self.executor = executor
         self.onCompletion = onCompletion
-        let loops = max(1, configuration.eventLoops)
-        connectionsPerLoop = max(1, (configuration.connectionLimit + loops - 1) / loops)
     }
 
     /// Logs the request and hands it to metrics, once it is answered.
