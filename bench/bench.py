@@ -19,7 +19,7 @@ The baselines run the very statements the service ran: they are read back from
 pg_stat_statements after the warm-up, and each $n is bound to a pgbench variable (the seed's ids
 are md5-derived so that pgbench can compute them). It prints one table and writes the same
 figures to bench-results/latest.json. Flags: --seconds per run, --rounds, --keep (leave the
-cluster), --pool-size, --thread-model.
+cluster), --pool-size, --event-loops.
 """
 
 import argparse
