@@ -1,17 +1,23 @@
 import Foundation
 import HTTP
 import Log
+import Synchronization
 import Testing
 import TestSupport
 
 /// Slow clients and full connection tables over raw sockets: deadlines that trickling does not
 /// extend, shedding that keeps the server reachable, and a graceful stop that answers everyone.
 @Suite struct ConnectionLimitTests {
-    private static func server(limit: Int, headTimeout: Duration, eventLoops: Int = 1) throws -> Server {
+    /// Holds `/slow` answers until the test opens it.
+    final class Gate: Sendable {
+        let isOpen = Atomic<Bool>(false)
+    }
+
+    private static func server(limit: Int, headTimeout: Duration, eventLoops: Int = 1, gate: Gate = Gate()) throws -> Server {
         var router = Router()
         router.add("GET", "/echo", { _ in .json { $0.beginObject(); $0.field("ok", true); $0.endObject() } })
         router.add("GET", "/slow", async: { _ in
-            try? await Task.sleep(for: .milliseconds(1500))
+            while !gate.isOpen.load(ordering: .relaxed) { try? await Task.sleep(for: .milliseconds(10)) }
             return .json { $0.beginObject(); $0.field("slow", true); $0.endObject() }
         })
         let server = Server(
@@ -79,7 +85,8 @@ import TestSupport
     }
 
     @Test func gracefulStopAnswersEveryRequestWithConnectionClose() async throws {
-        let server = try Self.server(limit: 16, headTimeout: .seconds(10), eventLoops: 2)
+        let gate = Gate()
+        let server = try Self.server(limit: 16, headTimeout: .seconds(10), eventLoops: 2, gate: gate)
         let slow = try RawHTTPConnection(port: server.port)
         slow.write("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
         let halfway = try RawHTTPConnection(port: server.port)
@@ -91,6 +98,7 @@ import TestSupport
         let stopping = Task.detached { server.shutdown(gracePeriod: .seconds(5)) }
         #expect(await eventually { (try? RawHTTPConnection(port: server.port)) == nil })
         halfway.write("Host: x\r\n\r\n")
+        gate.isOpen.store(true, ordering: .relaxed)
         for connection in [slow, halfway] {
             let answer = connection.readAll(timeout: .seconds(3))
             #expect(RawHTTPConnection.statusCode(of: answer) == 200)
