@@ -74,7 +74,7 @@ import TestSupport
         #expect(RawHTTPConnection.statusCode(of: idle.readResponse()) == 200)
         let halfway = try RawHTTPConnection(port: server.port)
         halfway.write("GET /echo HTTP/1.1\r\n")
-        #expect(await eventually { server.openConnections == 2 })
+        #expect(await eventually(timeout: .seconds(20)) { server.openConnections == 2 })
         let newcomer = try RawHTTPConnection(port: server.port)
         newcomer.write("GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         #expect(RawHTTPConnection.statusCode(of: newcomer.readAll(timeout: .seconds(2))) == 200)
@@ -86,7 +86,7 @@ import TestSupport
 
     @Test func gracefulStopAnswersEveryRequestWithConnectionClose() async throws {
         let gate = Gate()
-        let server = try Self.server(limit: 16, headTimeout: .seconds(10), eventLoops: 2, gate: gate)
+        let server = try Self.server(limit: 16, headTimeout: .seconds(60), eventLoops: 2, gate: gate)
         let slow = try RawHTTPConnection(port: server.port)
         slow.write("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
         let halfway = try RawHTTPConnection(port: server.port)
@@ -94,9 +94,9 @@ import TestSupport
         let idle = try RawHTTPConnection(port: server.port)
         idle.write("GET /echo HTTP/1.1\r\nHost: x\r\n\r\n")
         #expect(RawHTTPConnection.statusCode(of: idle.readResponse()) == 200)
-        #expect(await eventually { server.requestsInFlight == 1 && server.openConnections == 3 })
+        #expect(await eventually(timeout: .seconds(20)) { server.requestsInFlight == 1 && server.openConnections == 3 })
         let stopping = Task.detached { server.shutdown(gracePeriod: .seconds(5)) }
-        #expect(await eventually { (try? RawHTTPConnection(port: server.port)) == nil })
+        #expect(await eventually(timeout: .seconds(20)) { (try? RawHTTPConnection(port: server.port)) == nil })
         halfway.write("Host: x\r\n\r\n")
         gate.isOpen.store(true, ordering: .relaxed)
         for connection in [slow, halfway] {
