@@ -1,6 +1,7 @@
 # registryd container image: built with the official Swift image, run on slim Debian with only
-# the C libraries it links (libpq5, which brings libssl3/libcrypto; libmicrohttpd12; libcurl4), as
-# a non-root user. The binary links no Foundation (FoundationEssentials only), so no ICU data.
+# the C libraries it links (libpq5, which brings libssl3/libcrypto; libh2o-evloop0.13 for
+# picohttpparser; libcurl4), as a non-root user. The binary links no Foundation
+# (FoundationEssentials only), so no ICU data.
 #
 #   docker build -t registryd .                 the runtime image (last stage)
 #   docker build --target tests -t registryd-tests .   the end-to-end suite, run by compose
@@ -11,7 +12,7 @@
 
 FROM swift:6.3-bookworm AS build
 RUN apt-get update \
- && apt-get install -y --no-install-recommends pkg-config libpq-dev libmicrohttpd-dev libssl-dev libcurl4-openssl-dev \
+ && apt-get install -y --no-install-recommends pkg-config libpq-dev libh2o-evloop-dev libssl-dev libcurl4-openssl-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Least changing first: the package manifest, then the sources. The test targets are declared in
@@ -26,7 +27,7 @@ RUN --mount=type=cache,id=registryd-swift-build,target=/src/.build \
 # The SDK, schemathesis and hostile-client suite, pointed at a running registryd by URL.
 FROM python:3.11-slim-bookworm AS tests
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libpq5 libmicrohttpd12 libcurl4 \
+ && apt-get install -y --no-install-recommends libpq5 libh2o-evloop0.13 libcurl4 \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Tests/sdk/requirements.txt Tests/sdk/requirements.txt
@@ -40,7 +41,7 @@ ENTRYPOINT ["Tests/sdk/run-against-url.sh"]
 # the development token key pair and notification secret with it.
 FROM debian:bookworm-slim AS runtime
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libpq5 libmicrohttpd12 libcurl4 openssl \
+ && apt-get install -y --no-install-recommends libpq5 libh2o-evloop0.13 libcurl4 openssl \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin registryd
 COPY migrations /usr/share/registryd/migrations

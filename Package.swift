@@ -17,12 +17,13 @@ let package = Package(
             pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"])]
         ),
+        // HTTP/1.1 parsing: picohttpparser, as libh2o-evloop exports it (the event loops are ours).
         .systemLibrary(
-            name: "CMicroHTTPD",
-            pkgConfig: "libmicrohttpd",
-            providers: [.apt(["libmicrohttpd-dev"])]
+            name: "CPicoHTTPParser",
+            pkgConfig: "libh2o-evloop",
+            providers: [.apt(["libh2o-evloop-dev"])]
         ),
-        .target(name: "CMicroHTTPDShim", dependencies: ["CMicroHTTPD"]),
+        .systemLibrary(name: "CLinuxEvents"),
         // Data plane: registry tokens are signed with libcrypto (RS256).
         .systemLibrary(
             name: "CLibCrypto",
@@ -44,7 +45,7 @@ let package = Package(
         .target(name: "Threads", dependencies: ["CThreads"], swiftSettings: strictPointers),
         .target(name: "JWT", dependencies: ["CLibCrypto", "Digest", "JSON"], swiftSettings: strictPointers),
         .target(name: "Postgres", dependencies: ["CLibPQ", "Digest", "Log", "Threads"], swiftSettings: strictPointers),
-        .target(name: "HTTP", dependencies: ["CMicroHTTPD", "CMicroHTTPDShim", "JSON", "Log", "Threads"], swiftSettings: strictPointers),
+        .target(name: "HTTP", dependencies: ["CPicoHTTPParser", "CLinuxEvents", "JSON", "Log", "Threads"], swiftSettings: strictPointers),
         .target(name: "HTTPClient", dependencies: ["CCurl", "CCurlShim"], swiftSettings: strictPointers),
         .target(name: "Registry", dependencies: ["Postgres", "HTTP", "HTTPClient", "JSON", "JWT", "Log", "Threads", "Digest"], swiftSettings: strictPointers),
         .executableTarget(name: "registryd", dependencies: ["Registry", "Postgres", "HTTP", "JWT", "Log"], swiftSettings: strictPointers),

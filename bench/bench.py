@@ -22,7 +22,7 @@ The baselines run the very statements the service ran: they are read back from
 pg_stat_statements after the warm-up, and each $n is bound to a pgbench variable (the seed's ids
 are md5-derived so that pgbench can compute them). It prints one table and writes the same
 figures to bench-results/latest.json. Flags: --seconds per run, --rounds, --keep (leave the
-cluster), --pool-size, --thread-model.
+cluster), --pool-size, --event-loops.
 """
 
 import argparse
@@ -95,12 +95,12 @@ def seed(url: str, first: int, last: int, big_org: bool):
 
 
 class Service:
-    def __init__(self, binary: str, database_url: str, port: int, pool_size: int, thread_model: str,
+    def __init__(self, binary: str, database_url: str, port: int, pool_size: int, event_loops: str,
                  read_connections: int = 2, list_connections: int = 1):
         self.environment = dict(os.environ, DATABASE_URL=database_url, PORT=str(port), LISTEN_ADDRESS="127.0.0.1",
                                 DB_POOL_SIZE=str(pool_size), DB_READ_CONNECTIONS=str(read_connections),
                                 DB_LIST_CONNECTIONS=str(list_connections),
-                                LOG_LEVEL="warning", HTTP_THREAD_MODEL=thread_model,
+                                LOG_LEVEL="warning", HTTP_EVENT_LOOPS=event_loops,
                                 MIGRATIONS_DIR=f"{ROOT}/migrations", AUTH_CACHE_TTL_MS="60000",
                                 HTTP_CONNECTION_LIMIT="4096")
         self.binary, self.port, self.process = binary, port, None
@@ -296,7 +296,7 @@ def main():
                         help="DB_READ_CONNECTIONS (pipelined reads), and pgbench's clients for GET and list")
     parser.add_argument("--list-connections", type=int, default=1,
                         help="DB_LIST_CONNECTIONS (the listing lane), and pgbench's clients for list")
-    parser.add_argument("--thread-model", default="pool", help="HTTP_THREAD_MODEL (registryd's default: pool)")
+    parser.add_argument("--event-loops", default="0", help="HTTP_EVENT_LOOPS (registryd's default 0: one per core)")
     parser.add_argument("--skip-million", action="store_true", help="skip the 1,000,000-row listing check")
     parser.add_argument("--keep", action="store_true", help="leave the cluster's directory behind")
     parser.add_argument("--only", default="", help="comma-separated scenarios to run (default: all); ratios need their pairs")
@@ -316,7 +316,7 @@ def main():
         admin = cluster.start()
         psql(admin, "CREATE DATABASE bench")
         database_url = admin.replace("/postgres?", "/bench?")
-        service = Service(binary, database_url, 18400 + os.getpid() % 1000, arguments.pool_size, arguments.thread_model,
+        service = Service(binary, database_url, 18400 + os.getpid() % 1000, arguments.pool_size, arguments.event_loops,
                           arguments.read_connections, arguments.list_connections)
         first_start = service.start()  # migrates the empty database
         service.stop()
@@ -436,7 +436,7 @@ def summarize(results, million, peak_rss, startup, first_start, arguments) -> di
         "machine": {"cpus": os.cpu_count(), "seconds_per_run": arguments.seconds, "rounds": arguments.rounds,
                     "pool_size": arguments.pool_size, "read_connections": arguments.read_connections,
                     "list_connections": arguments.list_connections,
-                    "thread_model": arguments.thread_model,
+                    "event_loops": arguments.event_loops,
                     "rows": TOTAL, "organizations": ORGANIZATIONS, "big_organization": BIG},
         "scenarios": m, "runs": results, "get_combined_ceiling_rps": get_ceiling, "ratios": ratios,
         "peak_rss_mib_during_get": peak_rss / 1048576, "startup_to_ready_ms": startup * 1000,

@@ -205,7 +205,7 @@ def main():
         lua = None
         for round_index in range(arguments.rounds):
             for configuration, overrides in CONFIGURATIONS.items():
-                service = Service(binary, database_url, port, pool_size=10, thread_model="pool")
+                service = Service(binary, database_url, port, pool_size=10, event_loops="0")
                 service.log_path = os.path.join(work, f"registryd-{configuration}.log")
                 service.environment.update(overrides, NAMESPACE_QUOTA="10000000")
                 service.start()

@@ -3,7 +3,7 @@
 # Swift itself is not a Debian package: it must be on PATH already (or in /opt/swift/usr/bin).
 set -euo pipefail
 
-packages=(pkg-config libpq-dev libmicrohttpd-dev postgresql postgresql-client)
+packages=(pkg-config libpq-dev libh2o-evloop-dev postgresql postgresql-client)
 # The data plane: libcrypto signs registry tokens; the registry and skopeo run in the tests.
 packages+=(libssl-dev docker-registry skopeo)
 # libcurl: registryd's requests to its registries (reconciler, deletions), without FoundationNetworking.

@@ -7,6 +7,12 @@ public struct HTTPError: Error, Sendable, Equatable {
         case routeNotFound
         case methodNotAllowed(allowed: [String])
         case bodyTooLarge(limit: Int)
+        case malformed(reason: String)
+        case headTimedOut
+        case headTooLarge(limit: Int)
+        case transferEncodingNotImplemented(String)
+        case versionNotSupported
+        case overloaded
     }
 
     private let code: Code
@@ -34,6 +40,31 @@ public struct HTTPError: Error, Sendable, Equatable {
         HTTPError(.bodyTooLarge(limit: limit), method: method, path: path)
     }
 
+    /// The request breaks HTTP/1.1's rules (RFC 9112): bad framing, a missing or repeated `Host`,
+    /// a malformed `Content-Length` or chunk size, `%00` in the path. The connection is closed after.
+    public static func malformed(_ reason: String) -> HTTPError {
+        HTTPError(.malformed(reason: reason), method: "", path: "")
+    }
+
+    /// The request head or body did not arrive within its deadline (a slow or trickling client).
+    public static let timedOut = HTTPError(.headTimedOut, method: "", path: "")
+
+    /// The request line and headers are larger than the server reads.
+    public static func headTooLarge(limit: Int) -> HTTPError {
+        HTTPError(.headTooLarge(limit: limit), method: "", path: "")
+    }
+
+    /// A `Transfer-Encoding` other than `chunked` (RFC 9112 §6.1 asks for a 501).
+    public static func transferEncodingNotImplemented(_ coding: String) -> HTTPError {
+        HTTPError(.transferEncodingNotImplemented(coding), method: "", path: "")
+    }
+
+    /// An HTTP major version other than 1.
+    public static let versionNotSupported = HTTPError(.versionNotSupported, method: "", path: "")
+
+    /// Every connection slot is busy with a request being answered: this connection is refused.
+    public static let overloaded = HTTPError(.overloaded, method: "", path: "")
+
     /// The error as the client receives it.
     public var response: Response {
         switch code {
@@ -49,6 +80,21 @@ public struct HTTPError: Error, Sendable, Equatable {
             return Self.render(
                 status: 413, type: "request_entity_too_large",
                 message: "request body is larger than \(limit) bytes")
+        case .malformed(let reason):
+            return Self.render(status: 400, type: "invalid_request", message: "malformed HTTP request: \(reason)")
+        case .headTimedOut:
+            return Self.render(status: 408, type: "request_timeout", message: "the request did not arrive in time")
+        case .headTooLarge(let limit):
+            return Self.render(
+                status: 431, type: "request_header_fields_too_large",
+                message: "request line and headers are larger than \(limit) bytes")
+        case .transferEncodingNotImplemented(let coding):
+            return Self.render(
+                status: 501, type: "not_implemented", message: "transfer coding \(coding) is not supported; use chunked")
+        case .versionNotSupported:
+            return Self.render(status: 505, type: "http_version_not_supported", message: "only HTTP/1.0 and HTTP/1.1 are served")
+        case .overloaded:
+            return Self.render(status: 503, type: "service_unavailable", message: "too many connections; retry later")
         }
     }
 

@@ -104,7 +104,10 @@ public struct Router: Sendable {
         var allowed: Set<String> = []
         for pattern in patterns {
             guard let parameters = Self.match(pattern.segments, pathSegments) else { continue }
-            guard let action = pattern.actions.first(where: { $0.method == request.method })?.action else {
+            // HEAD is answered like GET (the server drops the body) unless a route has its own.
+            let action = pattern.actions.first { $0.method == request.method }?.action
+                ?? (request.method == "HEAD" ? pattern.actions.first { $0.method == "GET" }?.action : nil)
+            guard let action else {
                 allowed.formUnion(pattern.actions.map(\.method))
                 continue
             }

@@ -1,33 +1,31 @@
 import FoundationEssentials
 
 extension Server {
-    /// How the server listens and how much it accepts.
+    /// How the server listens, how much it accepts, and how long it waits for a client.
     public struct Configuration: Sendable {
-        /// How libmicrohttpd runs handlers.
-        public enum ThreadModel: Sendable, Equatable {
-            /// One thread per connection: a handler may block (on the database) without stalling
-            /// any other connection. The default.
-            case threadPerConnection
-            /// A fixed pool of threads, each multiplexing many connections with epoll: fewer
-            /// threads, but a handler that blocks stalls every connection on its thread.
-            case threadPool(size: Int)
-        }
-
         /// Numeric address to bind; empty binds every IPv4 address.
         public var host: String
         /// TCP port; 0 asks the kernel for a free one (read `Server.port` after `start`).
         public var port: UInt16
-        /// The most connections open at once; more are refused by libmicrohttpd.
+        /// The most connections open at once. When full, a new connection replaces the longest
+        /// idle keep-alive one, else the oldest incomplete request (a slow client, answered 408),
+        /// else it is answered 503. The loop that accepts the newcomer sheds one of its own.
         public var connectionLimit: Int
-        /// Seconds of inactivity after which a connection is closed (slow clients included).
+        /// Seconds a keep-alive connection may stay idle between requests (and an answer may
+        /// take to be written).
         public var connectionTimeoutSeconds: Int
+        /// How long a client has to send a whole request head, from its first byte: trickling
+        /// bytes does not extend it. Answered 408 and closed when late.
+        public var headTimeout: Duration
+        /// How long a client has to send a whole body, once the head is in.
+        public var bodyTimeout: Duration
+        /// The largest request line and header section read; larger ones are answered 431.
+        public var maximumHeadSize: Int
         /// The largest request body accepted; larger ones are answered 413.
         public var maximumBodySize: Int
-        /// How handlers are scheduled on threads.
-        public var threadModel: ThreadModel
-        /// Stack size of each connection thread, in bytes (0: the system default).
-        public var threadStackSize: Int
-        /// Threads that run asynchronous handlers (see `Router.add(_:_:async:)`).
+        /// Event loops (threads), each owning its connections: one per core by default.
+        public var eventLoops: Int
+        /// Threads that run asynchronous handlers once they wait (see `Router.add(_:_:async:)`).
         public var handlerThreads: Int
 
         /// Creates a configuration; see each property for what it means.
@@ -36,20 +34,27 @@ extension Server {
             port: UInt16 = 8080,
             connectionLimit: Int = 1024,
             connectionTimeoutSeconds: Int = 30,
+            headTimeout: Duration = .seconds(10),
+            bodyTimeout: Duration = .seconds(30),
+            maximumHeadSize: Int = 16 * 1024,
             maximumBodySize: Int = 64 * 1024,
-            threadModel: ThreadModel = .threadPerConnection,
-            threadStackSize: Int = 512 * 1024,
+            eventLoops: Int = ProcessInfo.processInfo.activeProcessorCount,
             handlerThreads: Int = ProcessInfo.processInfo.activeProcessorCount
         ) {
             self.host = host
             self.port = port
             self.connectionLimit = connectionLimit
             self.connectionTimeoutSeconds = connectionTimeoutSeconds
+            self.headTimeout = headTimeout
+            self.bodyTimeout = bodyTimeout
+            self.maximumHeadSize = maximumHeadSize
             self.maximumBodySize = maximumBodySize
-            self.threadModel = threadModel
-            self.threadStackSize = threadStackSize
+            self.eventLoops = eventLoops
             self.handlerThreads = handlerThreads
         }
+
+        /// `connectionTimeoutSeconds` as a duration.
+        var idleTimeout: Duration { .seconds(connectionTimeoutSeconds) }
     }
 
     /// What happened to one request, for request logs and metrics.

@@ -1,26 +1,29 @@
-import CMicroHTTPD
-import CMicroHTTPDShim
 import Log
 import Synchronization
+import Threads
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// The HTTP server: libmicrohttpd parses HTTP, this class adapts it to `Request` → `Router` → `Response`.
+/// The HTTP/1.1 server: one event loop per core over one listening socket (see `EventLoop`),
+/// picohttpparser for parsing, and `Request` → `Router` → `Response` for the rest.
 ///
-/// `shutdown` stops accepting, lets requests in flight finish (up to a grace period), then stops
-/// the daemon. `@unchecked Sendable`: `daemon` is written only by `start` and `shutdown`, which the
-/// owner calls from one thread, and everything the callbacks share is in `RequestDispatcher`.
+/// `shutdown` stops accepting, answers the requests in flight (with `Connection: close`) up to
+/// a grace period, then stops the loops. `@unchecked Sendable`: `loops`, `threads` and
+/// `listener` are written only by `start` and `shutdown`, which the owner calls from one thread.
 public final class Server: @unchecked Sendable {
     /// The settings the server was created with.
     public let configuration: Configuration
-    private let dispatcher: RequestDispatcher
-    private var daemon: OpaquePointer?
+    private let context: ServerContext
+    private var loops: [EventLoop] = []
+    private var threads: [ThreadGroup] = []
+    private var listener: Int32 = -1
+    private var boundPort: UInt16 = 0
 
     /// Creates a server that answers with `router`; `onCompletion` sees every request once answered.
     ///
-    /// Asynchronous handlers run on `executor` (one with `configuration.handlerThreads` threads
-    /// when nil); pass one to let other threads help run them (see `HandlerExecutor`).
+    /// Asynchronous handlers start on the event loop and continue, once they wait, on `executor`
+    /// (one with `configuration.handlerThreads` threads when nil; see `HandlerExecutor`).
     public init(
         configuration: Configuration,
         router: Router,
@@ -29,93 +32,72 @@ public final class Server: @unchecked Sendable {
         onCompletion: (@Sendable (Completion) -> Void)? = nil
     ) {
         self.configuration = configuration
-        dispatcher = RequestDispatcher(
-            router: router, logger: logger, maximumBodySize: configuration.maximumBodySize,
-            suspendsConnections: configuration.threadModel != .threadPerConnection,
+        context = ServerContext(
+            router: router, logger: logger, configuration: configuration,
             executor: executor ?? HandlerExecutor(threads: configuration.handlerThreads), onCompletion: onCompletion)
     }
 
     deinit {
-        if let daemon, requestsInFlight == 0 { MHD_stop_daemon(daemon) }
-        dispatcher.executor.stop()
+        // A handler still running delivers to a stopped loop, which ignores it (the loop object,
+        // and its descriptors, live as long as the handler's task holds it).
+        for loop in loops { loop.stop() }
+        for group in threads { group.waitUntilFinished() }
+        if listener >= 0 { close(listener) }
     }
 
     /// The port the server listens on (useful when configured with port 0).
-    public var port: UInt16 {
-        daemon.map { CMicroHTTPDShim_bound_port($0) } ?? configuration.port
-    }
+    public var port: UInt16 { boundPort == 0 ? configuration.port : boundPort }
 
     /// Connections open right now.
-    public var openConnections: Int {
-        daemon.map { Int(CMicroHTTPDShim_current_connections($0)) } ?? 0
-    }
+    public var openConnections: Int { context.openConnections.load(ordering: .relaxed) }
 
     /// Requests received and not yet completely answered.
-    public var requestsInFlight: Int { dispatcher.inFlight.load(ordering: .relaxed) }
+    public var requestsInFlight: Int { context.inFlight.load(ordering: .relaxed) }
 
-    /// The libmicrohttpd version the process runs with.
-    public static var libraryVersion: String { String(cString: CMicroHTTPDShim_version()) }
+    /// What parses HTTP: picohttpparser as libh2o-evloop exports it (for logs and build info).
+    public static let libraryVersion = "picohttpparser (libh2o-evloop)"
 
-    /// Binds and starts serving on libmicrohttpd's threads; returns once listening.
+    /// Binds and starts the event loops; returns once listening.
     public func start() throws(ServerError) {
-        precondition(daemon == nil, "server already started")
-        var flags = UInt32(MHD_USE_INTERNAL_POLLING_THREAD.rawValue) | UInt32(MHD_USE_ITC.rawValue)
-        var poolSize: UInt32 = 0
-        switch configuration.threadModel {
-        case .threadPerConnection:
-            flags |= UInt32(MHD_USE_THREAD_PER_CONNECTION.rawValue) | UInt32(MHD_USE_POLL.rawValue)
-        case .threadPool(let size):
-            flags |= UInt32(MHD_USE_EPOLL.rawValue) | UInt32(MHD_ALLOW_SUSPEND_RESUME.rawValue)
-            poolSize = UInt32(max(1, size))
+        precondition(loops.isEmpty, "server already started")
+        listener = try Listener.open(host: configuration.host, port: configuration.port)
+        boundPort = Listener.port(of: listener)
+        loops = (0..<max(1, configuration.eventLoops)).map { _ in EventLoop(context: context, listener: listener) }
+        for loop in loops { loop.siblings = loops }
+        for (index, loop) in loops.enumerated() {
+            threads.append(ThreadGroup(count: 1, name: "http-loop-\(index)") { loop.run() })
         }
-        let started: OpaquePointer? = configuration.host.withCString { host in
-            var options = CMicroHTTPDShim_Options(
-                flags: flags,
-                port: configuration.port,
-                bind_host: host,
-                connection_limit: UInt32(configuration.connectionLimit),
-                connection_timeout_seconds: UInt32(configuration.connectionTimeoutSeconds),
-                // libmicrohttpd zeroes this pool between requests of a keep-alive connection: at
-                // 128 KiB the memset was 2.3% of the GET benchmark's CPU, at 64 KiB 1.5%. 32 KiB
-                // (libmicrohttpd's default) still holds a header section of about 16 KiB.
-                connection_memory_limit: 32 * 1024,
-                thread_pool_size: poolSize,
-                thread_stack_size: configuration.threadStackSize,
-                listen_backlog: 1024)
-            errno = 0
-            return CMicroHTTPDShim_start(
-                &options,
-                RequestDispatcher.accessHandler,
-                Unmanaged.passUnretained(dispatcher).toOpaque(),
-                RequestDispatcher.completionHandler,
-                Unmanaged.passUnretained(dispatcher).toOpaque())
-        }
-        guard let started else {
-            throw .startFailed(host: configuration.host, port: configuration.port, errno: errno)
-        }
-        daemon = started
     }
 
-    /// Stops accepting connections, waits up to `gracePeriod` for requests in flight, then stops;
-    /// returns whether every request finished.
+    /// Stops accepting, waits up to `gracePeriod` for requests in flight, then stops; returns
+    /// whether every request was answered.
     ///
-    /// Responses sent while draining carry `Connection: close`, so keep-alive clients move on.
-    /// When requests are still in flight at the deadline the daemon is left running (libmicrohttpd
-    /// must not be stopped while a connection is suspended): the caller should exit the process.
+    /// Answers sent while draining carry `Connection: close`; idle keep-alive connections are
+    /// closed at once. When requests are still in flight at the deadline the loops are left
+    /// running (a handler may still answer): the caller should exit the process.
     @discardableResult
     public func shutdown(gracePeriod: Duration = .seconds(10)) -> Bool {
-        guard let daemon else { return true }
-        dispatcher.isDraining.store(true, ordering: .relaxed)
-        let listener = MHD_quiesce_daemon(daemon)
+        guard !loops.isEmpty else { return true }
+        context.isDraining.store(true, ordering: .relaxed)
+        for loop in loops { loop.wake() }
         let deadline = ContinuousClock.now.advanced(by: gracePeriod)
-        while requestsInFlight > 0 && ContinuousClock.now < deadline {
-            usleep(5_000)
+        while ContinuousClock.now < deadline {
+            let listening = loops.contains { !$0.hasStoppedListening.load(ordering: .relaxed) }
+            if !listening && listener >= 0 {
+                close(listener)  // new connections are refused from here on
+                listener = -1
+            }
+            if !listening && openConnections == 0 { break }
+            usleep(2_000)
         }
         if requestsInFlight > 0 { return false }
-        MHD_stop_daemon(daemon)
+        for loop in loops { loop.stop() }
+        for group in threads { group.waitUntilFinished() }
         if listener >= 0 { close(listener) }
-        dispatcher.executor.stop()
-        self.daemon = nil
+        listener = -1
+        loops = []
+        threads = []
+        context.executor.stop()
         return true
     }
 }

@@ -10,7 +10,7 @@ public struct ServerError: Error, Sendable, CustomStringConvertible {
 
     private let code: Code
 
-    /// libmicrohttpd refused to start: the address is in use or not local, or not numeric.
+    /// The listening socket could not be opened: the address is in use, not local, or not numeric.
     static func startFailed(host: String, port: UInt16, errno: Int32) -> ServerError {
         ServerError(code: .startFailed(host: host, port: port, errno: errno))
     }
@@ -20,7 +20,8 @@ public struct ServerError: Error, Sendable, CustomStringConvertible {
         case .startFailed(let host, let port, let number):
             let address = host.isEmpty ? "*:\(port)" : "\(host):\(port)"
             let reason = number == 0 ? "unknown error" : String(cString: strerror(number))
-            return "cannot listen on \(address): \(reason)"
+            let hint = number == EADDRINUSE ? " (another process, perhaps another registryd, listens there)" : ""
+            return "cannot listen on \(address): \(reason)\(hint)"
         }
     }
 }

@@ -21,7 +21,8 @@ struct Configuration: Sendable {
     var logLevel: Logger.Level
     var connectionLimit: Int
     var connectionTimeoutSeconds: Int
-    var threadModel: Server.Configuration.ThreadModel
+    var eventLoops: Int
+    var headTimeoutSeconds: Int
     var namespaceQuota: Int
     var authCacheMilliseconds: Int
     var authMissCacheMilliseconds: Int
@@ -57,7 +58,8 @@ struct Configuration: Sendable {
         Variable(name: "LOG_LEVEL", defaultValue: "info", help: "debug, info, warning or error (info logs every request)"),
         Variable(name: "HTTP_CONNECTION_LIMIT", defaultValue: "1024", help: "open HTTP connections at most"),
         Variable(name: "HTTP_CONNECTION_TIMEOUT_S", defaultValue: "30", help: "idle seconds before a connection is closed"),
-        Variable(name: "HTTP_THREAD_MODEL", defaultValue: "pool", help: "pool (one epoll worker per core), pool:N, or per-connection"),
+        Variable(name: "HTTP_EVENT_LOOPS", defaultValue: "0", help: "HTTP event loops (threads), each owning its connections (0: one per core)"),
+        Variable(name: "HTTP_HEAD_TIMEOUT_S", defaultValue: "10", help: "seconds a client has to send a whole request head, however it trickles (408 after)"),
         Variable(name: "NAMESPACE_QUOTA", defaultValue: "100000", help: "namespaces one organization may hold, all regions together"),
         Variable(name: "AUTH_CACHE_TTL_MS", defaultValue: "10000", help: "how long an accepted API key is trusted without a lookup"),
         Variable(name: "AUTH_NEGATIVE_CACHE_TTL_MS", defaultValue: "1000",
@@ -103,7 +105,8 @@ struct Configuration: Sendable {
             logLevel: logLevel,
             connectionLimit: try reader.integer("HTTP_CONNECTION_LIMIT", in: 1...1_000_000),
             connectionTimeoutSeconds: try reader.integer("HTTP_CONNECTION_TIMEOUT_S", in: 1...86_400),
-            threadModel: try reader.threadModel("HTTP_THREAD_MODEL"),
+            eventLoops: try reader.integer("HTTP_EVENT_LOOPS", in: 0...1024),
+            headTimeoutSeconds: try reader.integer("HTTP_HEAD_TIMEOUT_S", in: 1...3600),
             namespaceQuota: try reader.integer("NAMESPACE_QUOTA", in: 0...Int(Int32.max)),
             authCacheMilliseconds: try reader.integer("AUTH_CACHE_TTL_MS", in: 0...3_600_000),
             authMissCacheMilliseconds: try reader.integer("AUTH_NEGATIVE_CACHE_TTL_MS", in: 0...600_000),

@@ -36,14 +36,4 @@ struct EnvironmentReader {
         }
         return regions
     }
-
-    func threadModel(_ name: String) throws(ConfigurationError) -> Server.Configuration.ThreadModel {
-        let text = try string(name)
-        if text == "per-connection" { return .threadPerConnection }
-        if text == "pool" { return .threadPool(size: ProcessInfo.processInfo.activeProcessorCount) }
-        if text.hasPrefix("pool:"), let size = Int(text.dropFirst(5)), (1...1024).contains(size) {
-            return .threadPool(size: size)
-        }
-        throw ConfigurationError(variable: name, problem: "must be pool, pool:N with N from 1 to 1024, or per-connection, not \"\(text)\"")
-    }
 }

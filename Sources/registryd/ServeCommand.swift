@@ -38,7 +38,8 @@ enum ServeCommand {
                 port: configuration.port,
                 connectionLimit: configuration.connectionLimit,
                 connectionTimeoutSeconds: configuration.connectionTimeoutSeconds,
-                threadModel: configuration.threadModel),
+                headTimeout: .seconds(configuration.headTimeoutSeconds),
+                eventLoops: configuration.eventLoops > 0 ? configuration.eventLoops : ProcessInfo.processInfo.activeProcessorCount),
             settings: .init(
                 regions: configuration.regions,
                 endpointTemplate: configuration.endpointTemplate,
@@ -59,7 +60,7 @@ enum ServeCommand {
         }
         logger.info("listening", [
             "address": .string(configuration.listenAddress), "port": .int(Int(application.server.port)),
-            "regions": .string(configuration.regions.joined(separator: ",")), "libmicrohttpd": .string(Server.libraryVersion),
+            "regions": .string(configuration.regions.joined(separator: ",")), "http_parser": .string(Server.libraryVersion),
         ])
 
         var received = signals.wait()
@@ -76,7 +77,7 @@ enum ServeCommand {
             logger.error("requests still in flight after the grace period are dropped",
                          ["in_flight": .int(application.server.requestsInFlight)])
             LogSink.standardError.flush(timeout: .seconds(1))
-            exit(1)  // without stopping libmicrohttpd, which must not stop with suspended connections
+            exit(1)  // without waiting for the handlers still running
         }
         pool.close()  // here rather than in the deferred close, so that the watchdog covers it
         watchdog.finish()

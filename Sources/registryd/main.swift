@@ -3,7 +3,7 @@ import FoundationEssentials
 import Glibc
 #endif
 
-// Kept minimal: closures written here would be main-actor isolated, and libmicrohttpd calls its
+// Kept minimal: closures written here would be main-actor isolated, and the HTTP event loops call their
 // callbacks on its own threads. Everything runs from CommandLineInterface.
 import Log
 

@@ -5,10 +5,9 @@ import Synchronization
 import Testing
 import TestSupport
 
-/// Asynchronous routes in both thread models: suspended connections (epoll workers) and waiting
-/// connection threads.
+/// Asynchronous routes: a handler that waits frees its event loop for the loop's other connections.
 @Suite struct AsyncRouteTests {
-    private static func server(_ model: Server.Configuration.ThreadModel) throws -> Server {
+    private static func server(eventLoops: Int) throws -> Server {
         var router = Router()
         router.add("GET", "/slow/{label}", async: { request in
             try? await Task.sleep(for: .milliseconds(300))
@@ -20,15 +19,15 @@ import TestSupport
         })
         router.add("GET", "/now", async: { _ in .json { $0.beginObject(); $0.endObject() } })
         router.add("GET", "/immediate", { _ in .json { $0.beginObject(); $0.endObject() } })
-        let server = Server(configuration: .init(host: "127.0.0.1", port: 0, threadModel: model),
+        let server = Server(configuration: .init(host: "127.0.0.1", port: 0, eventLoops: eventLoops),
                             router: router, logger: Logger(label: "test", level: .error, sink: LogSink.memory()))
         try server.start()
         return server
     }
 
-    @Test(arguments: [Server.Configuration.ThreadModel.threadPool(size: 1), .threadPerConnection])
-    func answersEveryAsynchronousRequestOnItsOwnConnection(model: Server.Configuration.ThreadModel) async throws {
-        let server = try Self.server(model)
+    @Test(arguments: [1, 2])
+    func answersEveryAsynchronousRequestOnItsOwnConnection(eventLoops: Int) async throws {
+        let server = try Self.server(eventLoops: eventLoops)
         defer { server.shutdown(gracePeriod: .seconds(2)) }
         let client = TestClient(baseURL: "http://127.0.0.1:\(server.port)")
         let labels = try await withThrowingTaskGroup(of: String?.self) { group in
@@ -42,14 +41,14 @@ import TestSupport
     }
 
     @Test func aWaitingHandlerDoesNotHoldUpTheWorkersOtherConnections() async throws {
-        let server = try Self.server(.threadPool(size: 1))
+        let server = try Self.server(eventLoops: 1)
         defer { server.shutdown(gracePeriod: .seconds(2)) }
         let client = TestClient(baseURL: "http://127.0.0.1:\(server.port)")
         try await onDedicatedThreads {
             let slow = Task(executorPreference: dedicatedExecutor) { try await client.get("/slow/a") }
             let inFlight = await eventually { server.requestsInFlight > 0 }
             #expect(inFlight)
-            // One worker only, and it is not blocked: other requests are answered meanwhile.
+            // One event loop only, and it is not blocked: other requests are answered meanwhile.
             let started = ContinuousClock.now
             let quick = try await client.get("/immediate")
             let elapsed = ContinuousClock.now - started
@@ -61,7 +60,7 @@ import TestSupport
     }
 
     @Test func shutdownWaitsForSuspendedRequests() async throws {
-        let server = try Self.server(.threadPool(size: 1))
+        let server = try Self.server(eventLoops: 1)
         let client = TestClient(baseURL: "http://127.0.0.1:\(server.port)")
         try await onDedicatedThreads {
             let slow = Task(executorPreference: dedicatedExecutor) { try await client.get("/slow/last") }
@@ -75,14 +74,14 @@ import TestSupport
     }
 }
 
-/// An answer libmicrohttpd refuses to queue is replaced by a 500, counted once.
+/// An answer with an impossible status is replaced by a 500, counted once.
 @Suite struct RefusedAnswerTests {
     @Test func aRefusedAnswerIsCountedOnceAsTheDeferred500() async throws {
         var router = Router()
-        // libmicrohttpd refuses a status outside 100-999: the deferred 500 replaces it.
+        // A status outside 100-599 cannot be sent: a 500 replaces it.
         router.add("GET", "/odd", async: { _ in Response(status: 1000, body: [], contentType: "application/json") })
         let completions = Mutex<[Int]>([])
-        let server = Server(configuration: .init(host: "127.0.0.1", port: 0, threadModel: .threadPool(size: 1)),
+        let server = Server(configuration: .init(host: "127.0.0.1", port: 0, eventLoops: 1),
                             router: router, logger: Logger(label: "test", level: .error, sink: LogSink.memory()),
                             onCompletion: { completion in completions.withLock { $0.append(completion.status) } })
         try server.start()

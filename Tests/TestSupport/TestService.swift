@@ -27,7 +27,6 @@ public final class TestService: Sendable {
         poolSize: Int = 10,
         poolTimeout: Duration = .seconds(5),
         statementTimeout: Duration? = nil,
-        threadModel: Server.Configuration.ThreadModel = .threadPool(size: 2),
         fairness: Fairness = Fairness(),
         cluster: PrivateCluster? = nil
     ) throws {
@@ -40,7 +39,7 @@ public final class TestService: Sendable {
             pool: database.pool,
             pipeline: .init(connectionString: database.url, connections: 2, queueTimeout: poolTimeout,
                             statementTimeout: statementTimeout),
-            server: .init(host: "127.0.0.1", port: 0, threadModel: threadModel, handlerThreads: 2),
+            server: .init(host: "127.0.0.1", port: 0, eventLoops: 2, handlerThreads: 2),
             settings: .init(regions: regions, namespaceQuota: quota, authCacheLifetime: authCacheLifetime,
                             authMissLifetime: authMissLifetime, purgeInterval: .milliseconds(50),
                             readinessInterval: readinessInterval, fairness: fairness),

@@ -193,7 +193,7 @@ public final class ServiceMetrics: Sendable {
         }
 
         family("registryd_build_info", "gauge", "Always 1; the labels say what is running.")
-        text += "registryd_build_info{version=\"\(Self.escape(RegistryApplication.version))\",libmicrohttpd=\"\(Self.escape(Server.libraryVersion))\"} 1\n"
+        text += "registryd_build_info{version=\"\(Self.escape(RegistryApplication.version))\",http_parser=\"\(Self.escape(Server.libraryVersion))\"} 1\n"
         sample("process_start_time_seconds", "gauge", "When the process started, in seconds since the Unix epoch.",
                Int(startedAt.timeIntervalSince1970))
         if let resident = Self.residentMemoryBytes() {

@@ -1,8 +1,0 @@
-#ifndef CMICROHTTPD_SHIM_H
-#define CMICROHTTPD_SHIM_H
-#include <sys/types.h>
-#include <sys/socket.h>
-#include <stdint.h>
-#include <stdarg.h>
-#include <microhttpd.h>
-#endif
