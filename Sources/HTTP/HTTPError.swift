@@ -8,6 +8,7 @@ public struct HTTPError: Error, Sendable, Equatable {
         case methodNotAllowed(allowed: [String])
         case bodyTooLarge(limit: Int)
         case malformed(reason: String)
+        case invalidQuery(argument: String, reason: String)
         case headTimedOut
         case headTooLarge(limit: Int)
         case transferEncodingNotImplemented(String)
@@ -46,6 +47,13 @@ public struct HTTPError: Error, Sendable, Equatable {
         HTTPError(.malformed(reason: reason), method: "", path: "")
     }
 
+    /// A query parameter that cannot be decoded (a bad or `%00` percent-encoding), or too many of
+    /// them: a bad argument, answered as the API answers one (`invalid_arguments`), not a broken
+    /// request. `argument` is the parameter's name when it could be read, else `query`.
+    public static func invalidQuery(argument: String, reason: String) -> HTTPError {
+        HTTPError(.invalidQuery(argument: argument, reason: reason), method: "", path: "")
+    }
+
     /// The request head or body did not arrive within its deadline (a slow or trickling client).
     public static let timedOut = HTTPError(.headTimedOut, method: "", path: "")
 
@@ -82,6 +90,21 @@ public struct HTTPError: Error, Sendable, Equatable {
                 message: "request body is larger than \(limit) bytes")
         case .malformed(let reason):
             return Self.render(status: 400, type: "invalid_request", message: "malformed HTTP request: \(reason)")
+        case .invalidQuery(let argument, let reason):
+            return .json(status: 400, capacity: 192) { json in
+                json.beginObject()
+                json.field("message", "invalid argument(s)")
+                json.field("type", "invalid_arguments")
+                json.key("details")
+                json.beginArray()
+                json.beginObject()
+                json.field("argument_name", argument)
+                json.field("reason", "format")
+                json.field("help_message", reason)
+                json.endObject()
+                json.endArray()
+                json.endObject()
+            }
         case .headTimedOut:
             return Self.render(status: 408, type: "request_timeout", message: "the request did not arrive in time")
         case .headTooLarge(let limit):

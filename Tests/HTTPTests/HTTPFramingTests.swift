@@ -107,6 +107,18 @@ import TestSupport
         #expect(try exchange("GET /echo HTTP/1.0\r\n\r\n").status == 200)
     }
 
+    @Test func aQueryValueThatCannotBeDecodedIsAnInvalidArgumentNamedByItsParameter() throws {
+        for target in ["/echo?name=a%00b", "/echo?name=%zz"] {
+            let answer = try exchange("GET \(target) HTTP/1.1\r\nHost: x\r\n\r\n").answer
+            expectJSONError(answer, status: 400)
+            let json = RawHTTPConnection.jsonBody(of: answer)
+            #expect(json["type"] as? String == "invalid_arguments")
+            let details = json["details"] as? [[String: Any]] ?? []
+            #expect(details.first?["argument_name"] as? String == "name")
+            #expect(details.first?["reason"] as? String == "format")
+        }
+    }
+
     @Test func headIsAnsweredLikeGetWithoutABody() throws {
         let get = try exchange("GET /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").answer
         let head = try exchange("HEAD /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").answer

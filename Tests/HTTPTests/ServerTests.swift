@@ -78,6 +78,8 @@ import TestSupport
         #expect(query.first?.last as? String == "a b")
         #expect(query.contains { $0.first as? String == "bare" && $0.last is NSNull })
         #expect(query.contains { $0.first as? String == "empty" && $0.last as? String == "" })
+        // The form encoding registry clients use: "+" in the query is a space ("c d"), in the path a "+".
+        #expect(query.contains { $0.first as? String == "plus" && $0.last as? String == "c d" })
     }
 
     @Test func keepsBodiesOfPostAndIgnoresThoseOfGetAndDelete() throws {
