@@ -105,6 +105,9 @@ public struct NamespaceAPI: Sendable {
         guard let namespace = try await repository.find(id: id, region: region, caller: caller) else {
             throw APIError.notFound("namespace", id: id.lowercasedString)
         }
+        if EntityTag.noneMatchMatches(request.header("If-None-Match"), etag: namespace.etag) {
+            return Response(status: 304, headers: [(name: "ETag", value: namespace.etag)], body: [])
+        }
         return render(namespace)
     }
 
@@ -114,8 +117,12 @@ public struct NamespaceAPI: Sendable {
         let changes = NamespaceChanges(description: body.string("description"), isPublic: body.bool("is_public"))
         if let description = changes.description { body.add(NamespaceRules.descriptionProblem(description)) }
         try body.throwIfInvalid()
+        let condition = EntityTag.ifMatch(request.header("If-Match"))
         let outcome = try await admission.write(caller.organizationID) {
-            try await repository.update(id: id, region: region, caller: caller, changes: changes)
+            try await repository.database.write {
+                try NamespaceRepository.update(
+                    id: id, region: region, caller: caller, changes: changes, condition: condition, on: $0)
+            }
         }
         switch outcome {
         case .updated(let namespace):
@@ -124,18 +131,27 @@ public struct NamespaceAPI: Sendable {
             throw APIError.notFound("namespace", id: id.lowercasedString)
         case .deleting(let namespace):
             throw APIError.transientState("namespace", id: id.lowercasedString, state: namespace.status.rawValue)
+        case .preconditionFailed:
+            throw APIError.preconditionFailed("namespace", id: id.lowercasedString)
         }
     }
 
     func delete(_ request: Request, caller: Caller) async throws -> Response {
         let (region, id) = try target(request)
-        let marked = try await admission.write(caller.organizationID) {
-            try await repository.markDeleting(id: id, region: region, caller: caller)
+        let condition = EntityTag.ifMatch(request.header("If-Match"))
+        let outcome = try await admission.write(caller.organizationID) {
+            try await repository.database.write {
+                try NamespaceRepository.markDeleting(id: id, region: region, caller: caller, condition: condition, on: $0)
+            }
         }
-        guard let namespace = marked else {
+        switch outcome {
+        case .marked(let namespace):
+            return render(namespace)
+        case .notFound:
             throw APIError.notFound("namespace", id: id.lowercasedString)
+        case .preconditionFailed:
+            throw APIError.preconditionFailed("namespace", id: id.lowercasedString)
         }
-        return render(namespace)
     }
 
     // MARK: - Private
@@ -172,9 +188,12 @@ public struct NamespaceAPI: Sendable {
         return project
     }
 
+    /// The namespace as one resource: its JSON, and its `ETag` for conditional requests.
     private func render(_ namespace: Namespace) -> Response {
-        .json(capacity: 640) { json in
+        var response = Response.json(capacity: 640) { json in
             namespace.write(to: &json, endpointHost: settings.endpointHost(for: namespace.region))
         }
+        response.headers.append((name: "ETag", value: namespace.etag))
+        return response
     }
 }
