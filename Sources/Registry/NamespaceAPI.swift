@@ -18,6 +18,8 @@ public struct NamespaceAPI: Sendable {
     let quota: Int
     /// The per-organization limits on writes and listings.
     let admission: TenantAdmission
+    /// Runs each write with its stored idempotent response and audit record.
+    var transaction: ChangeTransaction { ChangeTransaction(database: repository.database) }
 
     public init(repository: NamespaceRepository, settings: RegistrySettings, quota: Int,
                 admission: TenantAdmission = TenantAdmission()) {
@@ -87,16 +89,17 @@ public struct NamespaceAPI: Sendable {
         let namespace = NewNamespace(
             region: region, name: name!, description: description,
             organizationID: caller.organizationID, projectID: project, isPublic: isPublic)
-        let outcome = try await admission.write(caller.organizationID) {
-            try await repository.create(namespace, quota: quota)
-        }
-        switch outcome {
-        case .created(let created):
-            return render(created)
-        case .nameTaken:
-            throw APIError.conflict("namespace", help: "a namespace named \"\(namespace.name)\" already exists in \(region)")
-        case .quotaExceeded(let current):
-            throw APIError.quotaExceeded("namespaces", quota: quota, current: current)
+        return try await admission.write(caller.organizationID) {
+            try await transaction.run(request, caller: caller) { connection in
+                switch try NamespaceRepository.create(namespace, quota: quota, on: connection) {
+                case .created(let created):
+                    return render(created)
+                case .nameTaken:
+                    throw APIError.conflict("namespace", help: "a namespace named \"\(namespace.name)\" already exists in \(region)")
+                case .quotaExceeded(let current):
+                    throw APIError.quotaExceeded("namespaces", quota: quota, current: current)
+                }
+            }
         }
     }
 
@@ -118,39 +121,38 @@ public struct NamespaceAPI: Sendable {
         if let description = changes.description { body.add(NamespaceRules.descriptionProblem(description)) }
         try body.throwIfInvalid()
         let condition = EntityTag.ifMatch(request.header("If-Match"))
-        let outcome = try await admission.write(caller.organizationID) {
-            try await repository.database.write {
-                try NamespaceRepository.update(
-                    id: id, region: region, caller: caller, changes: changes, condition: condition, on: $0)
+        return try await admission.write(caller.organizationID) {
+            try await transaction.run(request, caller: caller) { connection in
+                let outcome = try NamespaceRepository.update(
+                    id: id, region: region, caller: caller, changes: changes, condition: condition, on: connection)
+                switch outcome {
+                case .updated(let namespace):
+                    return render(namespace)
+                case .notFound:
+                    throw APIError.notFound("namespace", id: id.lowercasedString)
+                case .deleting(let namespace):
+                    throw APIError.transientState("namespace", id: id.lowercasedString, state: namespace.status.rawValue)
+                case .preconditionFailed:
+                    throw APIError.preconditionFailed("namespace", id: id.lowercasedString)
+                }
             }
-        }
-        switch outcome {
-        case .updated(let namespace):
-            return render(namespace)
-        case .notFound:
-            throw APIError.notFound("namespace", id: id.lowercasedString)
-        case .deleting(let namespace):
-            throw APIError.transientState("namespace", id: id.lowercasedString, state: namespace.status.rawValue)
-        case .preconditionFailed:
-            throw APIError.preconditionFailed("namespace", id: id.lowercasedString)
         }
     }
 
     func delete(_ request: Request, caller: Caller) async throws -> Response {
         let (region, id) = try target(request)
         let condition = EntityTag.ifMatch(request.header("If-Match"))
-        let outcome = try await admission.write(caller.organizationID) {
-            try await repository.database.write {
-                try NamespaceRepository.markDeleting(id: id, region: region, caller: caller, condition: condition, on: $0)
+        return try await admission.write(caller.organizationID) {
+            try await transaction.run(request, caller: caller) { connection in
+                switch try NamespaceRepository.markDeleting(id: id, region: region, caller: caller, condition: condition, on: connection) {
+                case .marked(let namespace):
+                    return render(namespace)
+                case .notFound:
+                    throw APIError.notFound("namespace", id: id.lowercasedString)
+                case .preconditionFailed:
+                    throw APIError.preconditionFailed("namespace", id: id.lowercasedString)
+                }
             }
-        }
-        switch outcome {
-        case .marked(let namespace):
-            return render(namespace)
-        case .notFound:
-            throw APIError.notFound("namespace", id: id.lowercasedString)
-        case .preconditionFailed:
-            throw APIError.preconditionFailed("namespace", id: id.lowercasedString)
         }
     }
 

@@ -1,0 +1,33 @@
+import HTTP
+import Postgres
+
+/// One API write and everything that must commit with it, in one transaction.
+///
+/// The change itself (the repository's statement), the response stored under the request's
+/// `Idempotency-Key` when it has one, and (through triggers) its audit record commit together or
+/// not at all: a crash anywhere before COMMIT leaves none of them, so a retry either finds the
+/// stored response or runs the change for the first time. Only a successful change is stored:
+/// `write` throws its `APIError` for a refusal, which rolls everything back, so a request that
+/// failed (404, 409, 412, quota) leaves nothing behind and may be retried with the same key.
+struct ChangeTransaction: Sendable {
+    let database: DatabaseAccess
+
+    /// Runs `write` for `caller` as `request` asks, or answers the response stored under its key.
+    func run(
+        _ request: Request, caller: Caller, _ write: @escaping @Sendable (Connection) throws -> Response
+    ) async throws -> Response {
+        let key = try IdempotencyKey(request)
+        return try await database.write { connection in
+            try connection.withTransaction { connection in
+                if let key, let stored = try IdempotencyStore.claim(key, organization: caller.organizationID, on: connection) {
+                    return stored
+                }
+                let response = try write(connection)
+                if let key {
+                    try IdempotencyStore.save(key, organization: caller.organizationID, response: response, on: connection)
+                }
+                return response
+            }
+        }
+    }
+}
