@@ -22,6 +22,10 @@ struct ChangeTransaction: Sendable {
                 if let key, let stored = try IdempotencyStore.claim(key, organization: caller.organizationID, on: connection) {
                     return stored
                 }
+                // Read by the audit triggers (migration 0012); local to this transaction.
+                _ = try connection.query(
+                    "SELECT set_config('registryd.access_key', $1, true), set_config('registryd.request_id', $2, true)",
+                    [caller.accessKey ?? "", request.id])
                 let response = try write(connection)
                 if let key {
                     try IdempotencyStore.save(key, organization: caller.organizationID, response: response, on: connection)
