@@ -281,7 +281,7 @@ def pgbench_scripts(url: str, directory: str) -> dict:
     for order, column in [("created_at_asc", "created_at"), ("name_asc", "name")]:
         listing = statement(url, ["SELECT total.count", f"ORDER BY namespaces.{column} ASC"])
         write(f"list_{order}", "\\set offset (random(1, 20) - 1) * 100\n", listing,
-              {1: ":region", 2: ":org", 3: "100", 4: ":offset", 5: "true"})  # $5: pg_stat_statements' stand-in for ON true
+              {1: ":org", 2: ":region", 3: "100", 4: ":offset", 5: "true"})  # $1 organization, $2 region (listingStatement's order); $5: pg_stat_statements' stand-in for ON true
     create = statement(url, ["WITH usage AS", "INSERT INTO namespaces"])
     write("create", "\\set n random(1, 1000000000000)\n\\set k random(0, %d)\n" % (ORGANIZATIONS - 1), create, {
         1: ":region", 2: "'pgbench-' || :n", 3: "'bench'",

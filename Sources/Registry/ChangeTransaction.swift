@@ -19,13 +19,21 @@ struct ChangeTransaction: Sendable {
         let key = try IdempotencyKey(request)
         return try await database.write { connection in
             try connection.withTransaction { connection in
-                if let key, let stored = try IdempotencyStore.claim(key, organization: caller.organizationID, on: connection) {
-                    return stored
+                // One round trip: the settings the audit triggers read (migration 0012), local to
+                // this transaction, and the Idempotency-Key's lock.
+                let prologue = try connection.query(
+                    """
+                    SELECT set_config('registryd.access_key', $1, true), set_config('registryd.request_id', $2, true),
+                           \(IdempotencyStore.tryLock)
+                    """,
+                    [caller.accessKey ?? "", request.id, IdempotencyStore.lockClass, key?.value,
+                     caller.organizationID.lowercasedString])
+                if let key {
+                    guard try prologue.first?.bool(2) == true else { throw APIError.idempotencyKeyInUse }
+                    if let stored = try IdempotencyStore.lookup(key, organization: caller.organizationID, on: connection) {
+                        return stored
+                    }
                 }
-                // Read by the audit triggers (migration 0012); local to this transaction.
-                _ = try connection.query(
-                    "SELECT set_config('registryd.access_key', $1, true), set_config('registryd.request_id', $2, true)",
-                    [caller.accessKey ?? "", request.id])
                 let response = try write(connection)
                 if let key {
                     try IdempotencyStore.save(key, organization: caller.organizationID, response: response, on: connection)

@@ -11,18 +11,20 @@ enum IdempotencyStore {
     /// the two-`int4` form; the migrator's single-`bigint` locks live in another space).
     static let lockClass = 0x1D3
 
-    /// Takes the key for this transaction and returns the response stored under it, if any.
+    /// The expression that takes the key `$4` of organization `$5` for the transaction, true when
+    /// taken (and when there is no key), for `ChangeTransaction`'s first statement.
     ///
     /// The advisory lock is tried, not waited for: a second request with a key whose first request
     /// is still running gets `idempotency_key_in_use` (409, `Retry-After: 1`) at once instead of
-    /// holding a connection while it waits. The lookup is a statement of its own, after the lock,
-    /// so that its snapshot sees what the previous holder committed (READ COMMITTED). Two keys
-    /// whose hashes collide only ever cost a spurious 409 on one of them.
-    static func claim(_ key: IdempotencyKey, organization: UUID, on connection: Connection) throws -> Response? {
-        let locked = try connection.query(
-            "SELECT pg_try_advisory_xact_lock($1::int, hashtext($2::text || '/' || $3::text))",
-            [lockClass, organization.lowercasedString, key.value])
-        guard try locked.first?.bool(0) == true else { throw APIError.idempotencyKeyInUse }
+    /// holding a connection while it waits. Two keys whose hashes collide only ever cost a
+    /// spurious 409 on one of them.
+    static let tryLock = "($4::text IS NULL OR pg_try_advisory_xact_lock($3::int, hashtext($5::text || '/' || $4::text)))"
+
+    /// The response stored under the key, which this transaction holds (`tryLock`), if any.
+    ///
+    /// The lookup is a statement of its own, after the lock, so that its snapshot sees what the
+    /// previous holder committed (READ COMMITTED).
+    static func lookup(_ key: IdempotencyKey, organization: UUID, on connection: Connection) throws -> Response? {
         let stored = try connection.query(
             """
             SELECT fingerprint, status, body, etag FROM idempotency_keys
