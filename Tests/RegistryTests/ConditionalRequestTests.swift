@@ -2,6 +2,7 @@ import Foundation
 import Registry
 import Testing
 import TestSupport
+import Threads
 
 /// ETag, If-Match and If-None-Match on namespaces, against a real service and database.
 @Suite struct ConditionalRequestTests {
@@ -110,5 +111,46 @@ import TestSupport
         #expect(winners.count == 1)
         #expect(statuses.filter { $0.0 == 412 }.count == 11)
         #expect(try await alice.get("\(path)/\(id)").json["description"] as? String == winners.first?.1)
+    }
+
+    /// The race made certain: a second connection holds the namespace's row lock while two
+    /// PATCHes with the same If-Match arrive, so both have read the row before either writes. A
+    /// check made before the write (read the version, then update) lets both through; the check
+    /// inside the UPDATE lets exactly one.
+    @Test func twoPatchesHeldAtTheRowLockWithOneIfMatchGiveOneWinner() async throws {
+        let service = try TestService(fairness: .none)
+        let client = try service.client()
+        let (id, etag) = try await create(client, "etag-held")
+        let pool = service.database.pool
+        let holding = Locked(false)
+        let release = Locked(false)
+        let holder = Task {
+            try await blocking {
+                try pool.withConnection { connection in
+                    try connection.withTransaction { connection in
+                        _ = try connection.query("SELECT 1 FROM namespaces WHERE name = 'etag-held' FOR UPDATE")
+                        holding.withLock { $0 = true }
+                        let deadline = ContinuousClock.now.advanced(by: .seconds(20))
+                        while !release.withLock({ $0 }) && ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.01) }
+                    }
+                }
+            }
+        }
+        #expect(await eventually { holding.withLock { $0 } })
+        async let first = client.send("PATCH", "\(path)/\(id)", json: ["description": "first"], headers: ["If-Match": etag])
+        async let second = client.send("PATCH", "\(path)/\(id)", json: ["description": "second"], headers: ["If-Match": etag])
+        let bothWaiting = try await eventually(timeout: .seconds(10)) {
+            try await pool.run { connection in
+                try connection.query("""
+                    SELECT count(*) FROM pg_stat_activity
+                     WHERE wait_event_type = 'Lock' AND query LIKE '%UPDATE namespaces%'
+                    """).first?.int64(0) ?? 0
+            } >= 2
+        }
+        #expect(bothWaiting)
+        release.withLock { $0 = true }
+        try await holder.value
+        let statuses = try await [first.status, second.status].sorted()
+        #expect(statuses == [200, 412])
     }
 }
