@@ -12,6 +12,9 @@ public struct APIError: Error, Sendable, Equatable {
         case permissionsDenied(resource: String, action: String)
         case quotaExceeded(resource: String, quota: Int, current: Int)
         case preconditionFailed(precondition: String, help: String)
+        case staleVersion(resource: String, id: String)
+        case idempotencyKeyReused
+        case idempotencyKeyInUse
         case unavailable
         case internalError
     }
@@ -66,6 +69,18 @@ public struct APIError: Error, Sendable, Equatable {
         APIError(code: .preconditionFailed(precondition: precondition, help: help))
     }
 
+    /// `If-Match` names no version the resource is at: someone changed it since the caller read it
+    /// (`precondition_failed` too, 412).
+    public static func preconditionFailed(_ resource: String, id: String) -> APIError {
+        APIError(code: .staleVersion(resource: resource, id: id))
+    }
+
+    /// The `Idempotency-Key` was used before (within its lifetime) with another request.
+    public static let idempotencyKeyReused = APIError(code: .idempotencyKeyReused)
+
+    /// Another request with the same `Idempotency-Key` is running; retry once it has finished.
+    public static let idempotencyKeyInUse = APIError(code: .idempotencyKeyInUse)
+
     /// The database is unreachable or overloaded; the client should retry.
     public static let unavailable = APIError(code: .unavailable)
 
@@ -79,10 +94,11 @@ public struct APIError: Error, Sendable, Equatable {
         switch code {
         case .notFound: 404
         case .invalidArguments: 400
-        case .conflict, .transientState: 409
+        case .conflict, .transientState, .idempotencyKeyInUse: 409
+        case .preconditionFailed, .staleVersion: 412
+        case .idempotencyKeyReused: 422
         case .deniedAuthentication: 401
         case .permissionsDenied, .quotaExceeded: 403
-        case .preconditionFailed: 412
         case .unavailable: 503
         case .internalError: 500
         }
@@ -95,6 +111,7 @@ public struct APIError: Error, Sendable, Equatable {
             writeFields(to: &json)
             json.endObject()
         }
+        if case .idempotencyKeyInUse = code { response.headers.append((name: "Retry-After", value: "1")) }
         if case .unavailable = code { response.headers.append((name: "Retry-After", value: "1")) }
         return response
     }
@@ -155,6 +172,20 @@ public struct APIError: Error, Sendable, Equatable {
             json.field("type", "precondition_failed")
             json.field("precondition", precondition)
             json.field("help_message", help)
+        case .staleVersion(let resource, let id):
+            json.field("message", "precondition failed")
+            json.field("resource", resource)
+            json.field("resource_id", id)
+            json.field("type", "precondition_failed")
+            json.field("help_message", "If-Match names no version the resource is at: it changed since you read it; GET it for its current ETag")
+        case .idempotencyKeyReused:
+            json.field("message", "idempotency key already used for another request")
+            json.field("type", "idempotency_key_reused")
+            json.field("help_message", "an Idempotency-Key names one request (method, path and body); use a new key for a new request")
+        case .idempotencyKeyInUse:
+            json.field("message", "a request with this idempotency key is in progress")
+            json.field("type", "idempotency_key_in_use")
+            json.field("help_message", "retry once the first request has finished: you will get its response")
         case .unavailable:
             json.field("message", "the service is temporarily unavailable, retry shortly")
             json.field("type", "service_unavailable")

@@ -80,7 +80,7 @@ public final class Authenticator: Sendable {
         if let expiresAt = key.expiresAt, expiresAt <= wallClock {
             throw APIError.deniedAuthentication(reason: "expired")
         }
-        let caller = Caller(organizationID: key.organizationID, projectID: key.projectID)
+        let caller = Caller(organizationID: key.organizationID, projectID: key.projectID, accessKey: key.accessKey)
         if cacheLifetime > .zero {
             let entry = Entry(caller: caller, expiresAt: key.expiresAt, freshUntil: now.advanced(by: cacheLifetime))
             cache.write { entries in

@@ -18,6 +18,8 @@ public struct NamespaceAPI: Sendable {
     let quota: Int
     /// The per-organization limits on writes and listings.
     let admission: TenantAdmission
+    /// Runs each write with its stored idempotent response and audit record.
+    var transaction: ChangeTransaction { ChangeTransaction(database: repository.database) }
 
     public init(repository: NamespaceRepository, settings: RegistrySettings, quota: Int,
                 admission: TenantAdmission = TenantAdmission()) {
@@ -87,16 +89,17 @@ public struct NamespaceAPI: Sendable {
         let namespace = NewNamespace(
             region: region, name: name!, description: description,
             organizationID: caller.organizationID, projectID: project, isPublic: isPublic)
-        let outcome = try await admission.write(caller.organizationID) {
-            try await repository.create(namespace, quota: quota)
-        }
-        switch outcome {
-        case .created(let created):
-            return render(created)
-        case .nameTaken:
-            throw APIError.conflict("namespace", help: "a namespace named \"\(namespace.name)\" already exists in \(region)")
-        case .quotaExceeded(let current):
-            throw APIError.quotaExceeded("namespaces", quota: quota, current: current)
+        return try await admission.write(caller.organizationID) {
+            try await transaction.run(request, caller: caller) { connection in
+                switch try NamespaceRepository.create(namespace, quota: quota, on: connection) {
+                case .created(let created):
+                    return render(created)
+                case .nameTaken:
+                    throw APIError.conflict("namespace", help: "a namespace named \"\(namespace.name)\" already exists in \(region)")
+                case .quotaExceeded(let current):
+                    throw APIError.quotaExceeded("namespaces", quota: quota, current: current)
+                }
+            }
         }
     }
 
@@ -104,6 +107,9 @@ public struct NamespaceAPI: Sendable {
         let (region, id) = try target(request)
         guard let namespace = try await repository.find(id: id, region: region, caller: caller) else {
             throw APIError.notFound("namespace", id: id.lowercasedString)
+        }
+        if EntityTag.noneMatchMatches(request.header("If-None-Match"), etag: namespace.etag) {
+            return Response(status: 304, headers: [(name: "ETag", value: namespace.etag)], body: [])
         }
         return render(namespace)
     }
@@ -114,28 +120,40 @@ public struct NamespaceAPI: Sendable {
         let changes = NamespaceChanges(description: body.string("description"), isPublic: body.bool("is_public"))
         if let description = changes.description { body.add(NamespaceRules.descriptionProblem(description)) }
         try body.throwIfInvalid()
-        let outcome = try await admission.write(caller.organizationID) {
-            try await repository.update(id: id, region: region, caller: caller, changes: changes)
-        }
-        switch outcome {
-        case .updated(let namespace):
-            return render(namespace)
-        case .notFound:
-            throw APIError.notFound("namespace", id: id.lowercasedString)
-        case .deleting(let namespace):
-            throw APIError.transientState("namespace", id: id.lowercasedString, state: namespace.status.rawValue)
+        let condition = EntityTag.ifMatch(request.header("If-Match"))
+        return try await admission.write(caller.organizationID) {
+            try await transaction.run(request, caller: caller) { connection in
+                let outcome = try NamespaceRepository.update(
+                    id: id, region: region, caller: caller, changes: changes, condition: condition, on: connection)
+                switch outcome {
+                case .updated(let namespace):
+                    return render(namespace)
+                case .notFound:
+                    throw APIError.notFound("namespace", id: id.lowercasedString)
+                case .deleting(let namespace):
+                    throw APIError.transientState("namespace", id: id.lowercasedString, state: namespace.status.rawValue)
+                case .preconditionFailed:
+                    throw APIError.preconditionFailed("namespace", id: id.lowercasedString)
+                }
+            }
         }
     }
 
     func delete(_ request: Request, caller: Caller) async throws -> Response {
         let (region, id) = try target(request)
-        let marked = try await admission.write(caller.organizationID) {
-            try await repository.markDeleting(id: id, region: region, caller: caller)
+        let condition = EntityTag.ifMatch(request.header("If-Match"))
+        return try await admission.write(caller.organizationID) {
+            try await transaction.run(request, caller: caller) { connection in
+                switch try NamespaceRepository.markDeleting(id: id, region: region, caller: caller, condition: condition, on: connection) {
+                case .marked(let namespace):
+                    return render(namespace)
+                case .notFound:
+                    throw APIError.notFound("namespace", id: id.lowercasedString)
+                case .preconditionFailed:
+                    throw APIError.preconditionFailed("namespace", id: id.lowercasedString)
+                }
+            }
         }
-        guard let namespace = marked else {
-            throw APIError.notFound("namespace", id: id.lowercasedString)
-        }
-        return render(namespace)
     }
 
     // MARK: - Private
@@ -172,9 +190,12 @@ public struct NamespaceAPI: Sendable {
         return project
     }
 
+    /// The namespace as one resource: its JSON, and its `ETag` for conditional requests.
     private func render(_ namespace: Namespace) -> Response {
-        .json(capacity: 640) { json in
+        var response = Response.json(capacity: 640) { json in
             namespace.write(to: &json, endpointHost: settings.endpointHost(for: namespace.region))
         }
+        response.headers.append((name: "ETag", value: namespace.etag))
+        return response
     }
 }

@@ -68,6 +68,18 @@ public final class NamespacePurger: @unchecked Sendable {
         }
     }
 
+    /// Deletes the Idempotency-Keys past their lifetime (`IdempotencyStore`), a batch at a time;
+    /// returns how many. The purger's tick is the periodic job that keeps that table bounded.
+    @discardableResult
+    public func pruneIdempotencyKeys() throws -> Int {
+        var total = 0
+        while true {
+            let pruned = try repository.pool.withConnection { try IdempotencyStore.prune(limit: Self.batchSize, on: $0) }
+            total += pruned
+            if pruned < Self.batchSize { return total }
+        }
+    }
+
     /// Rows per purge statement.
     static let batchSize = 500
 
@@ -110,6 +122,8 @@ public final class NamespacePurger: @unchecked Sendable {
             do {
                 let purged = try purgeNow()
                 if purged > 0 { logger.debug("purged deleted namespaces", ["count": .int(purged)]) }
+                let pruned = try pruneIdempotencyKeys()
+                if pruned > 0 { logger.debug("pruned expired idempotency keys", ["count": .int(pruned)]) }
                 if failing { logger.info("purging deleted namespaces works again") }
                 failing = false
             } catch {

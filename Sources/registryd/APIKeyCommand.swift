@@ -126,6 +126,13 @@ struct Options {
         return value
     }
 
+    /// Removes `--name` given without a value; returns whether it was there.
+    mutating func flag(_ name: String) -> Bool {
+        guard let index = arguments.firstIndex(of: name) else { return false }
+        arguments.remove(at: index)
+        return true
+    }
+
     mutating func positional() -> String? {
         guard let index = arguments.firstIndex(where: { !$0.hasPrefix("--") }) else { return nil }
         return arguments.remove(at: index)

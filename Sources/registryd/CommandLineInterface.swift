@@ -2,7 +2,7 @@ import FoundationEssentials
 import Log
 import Registry
 
-/// `registryd [serve | migrate [--status] | api-key ... | --help | --version]`.
+/// `registryd [serve | migrate [--status] | api-key ... | audit list ... | --help | --version]`.
 enum CommandLineInterface {
     static let version = RegistryApplication.version
 
@@ -23,6 +23,8 @@ enum CommandLineInterface {
             return withConfiguration(environment) { MigrateCommand.run($0, statusOnly: rest == ["--status"]) }
         case "api-key":
             return withConfiguration(environment) { APIKeyCommand.run(rest, configuration: $0) }
+        case "audit":
+            return withConfiguration(environment) { AuditCommand.run(rest, configuration: $0) }
         case "registry-config":
             return RegistryConfigCommand.run(rest, environment: environment)
         default:
@@ -67,6 +69,10 @@ enum CommandLineInterface {
                                              (DURATION: 90s, 30m, 12h, 7d, or combined: 1d12h)
               registryd api-key list [--organization-id ORG]
               registryd api-key revoke ACCESS_KEY
+              registryd audit list [--organization-id ORG] [--since TIME|DURATION] [--resource-id ID]
+                                   [--limit N] [--json]
+                                             the audit trail, oldest first: one line per change (time, access
+                                             key, action, resource id, request id), or one JSON object per line
               registryd registry-config --region R --listen HOST:PORT --storage DIR --registryd-url URL [--realm-url URL]
                                              print the config.yml of region R's docker-registry (token auth
                                              and notifications wired to registryd; needs REGISTRY_TOKEN_CERT

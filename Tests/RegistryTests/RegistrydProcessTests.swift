@@ -138,7 +138,8 @@ import TestSupport
         #expect(!listed.output.contains("secret"))
         let revoked = try await RegistrydProcess.run(["api-key", "revoke", String(accessKey)], environment: environment)
         #expect(revoked.status == 0)
-        #expect(try await RegistrydProcess.run(["api-key", "list"], environment: environment).output.contains("revoked"))
+        let listedAll = try await RegistrydProcess.run(["api-key", "list"], environment: environment)
+        #expect(listedAll.output.contains("revoked"), "\(listedAll.output)")
         #expect(try await RegistrydProcess.run(["api-key", "create"], environment: environment).status == 64)
         #expect(try await RegistrydProcess.run(["api-key", "revoke", "not-an-access-key"], environment: environment).status == 64)
         let unknown = try await RegistrydProcess.run(["api-key", "revoke", "SCW" + String(repeating: "Z", count: 17)],
@@ -149,5 +150,22 @@ import TestSupport
         #expect(try await RegistrydProcess.run(["api-key", "list", "--colour", "blue"], environment: environment).status == 64)
         #expect(try await RegistrydProcess.run(["api-key", "create", "--organization-id", organization, "--expires-in", "soon"],
                                                 environment: environment).status == 64)
+
+        // The audit trail names both changes of the key, the operator's (no access key).
+        let audit = try await RegistrydProcess.run(["audit", "list", "--organization-id", organization, "--since", "1h"],
+                                                   environment: environment)
+        #expect(audit.status == 0)
+        let lines = audit.output.split(separator: "\n").filter { $0.contains(String(accessKey)) }
+        #expect(lines.count == 2)
+        #expect(lines.first?.contains("api_key.create") == true && lines.last?.contains("api_key.revoke") == true)
+        let json = try await RegistrydProcess.run(["audit", "list", "--resource-id", String(accessKey), "--json"], environment: environment)
+        let objects = json.output.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        #expect(objects.map { $0["action"] as? String } == ["api_key.create", "api_key.revoke"])
+        #expect((objects.last?["after"] as? [String: Any])?["revoked_at"] != nil)
+        #expect(try await RegistrydProcess.run(["audit", "list", "--since", "yesterday-ish"], environment: environment).status == 64)
+        #expect(try await RegistrydProcess.run(["audit", "list", "--since", "2999-01-01T00:00:00Z"], environment: environment).output
+                    .split(separator: "\n").filter { $0.contains("api_key") }.isEmpty)
     }
 }

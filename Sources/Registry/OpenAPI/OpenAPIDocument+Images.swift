@@ -135,7 +135,7 @@ extension OpenAPIDocument {
           "401": {"$ref": "#/components/responses/DeniedAuthentication"},
           "404": {"$ref": "#/components/responses/NotFound"},
           "405": {"$ref": "#/components/responses/MethodNotAllowed"},
-          "412": {"description": "Another tag of the image names the same digest and force is not true.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PreconditionFailedError"}}}},
+          "412": {"description": "Another tag of the image names the same digest and force is not true.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/TagInUseError"}}}},
           "default": {"$ref": "#/components/responses/Error"}
         }
       }
@@ -190,7 +190,7 @@ extension OpenAPIDocument {
         "type": "object",
         "properties": {"visibility": {"anyOf": [{"enum": ["visibility_unknown", "inherit", "public", "private"]}, {"type": "null"}], "description": "visibility_unknown, null or absent change nothing."}}
       },
-      "PreconditionFailedError": {
+      "TagInUseError": {
         "type": "object",
         "required": ["message", "type", "precondition", "help_message"],
         "properties": {"message": {"type": "string"}, "type": {"const": "precondition_failed"}, "precondition": {"type": "string"}, "help_message": {"type": "string"}}

@@ -59,6 +59,7 @@ public enum OpenAPIDocument {
         "operationId": "CreateNamespace",
         "tags": ["Namespaces"],
         "summary": "Create a namespace",
+        "parameters": [{"$ref": "#/components/parameters/IdempotencyKey"}],
         "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CreateNamespaceRequest"}}}},
         "responses": {
           "200": {"$ref": "#/components/responses/Namespace"},
@@ -69,6 +70,7 @@ public enum OpenAPIDocument {
           "405": {"$ref": "#/components/responses/MethodNotAllowed"},
           "409": {"$ref": "#/components/responses/Conflict"},
           "413": {"$ref": "#/components/responses/PayloadTooLarge"},
+          "422": {"$ref": "#/components/responses/IdempotencyKeyReused"},
           "default": {"$ref": "#/components/responses/Error"}
         }
       }
@@ -82,8 +84,10 @@ public enum OpenAPIDocument {
         "operationId": "GetNamespace",
         "tags": ["Namespaces"],
         "summary": "Get a namespace",
+        "parameters": [{"$ref": "#/components/parameters/IfNoneMatch"}],
         "responses": {
           "200": {"$ref": "#/components/responses/Namespace"},
+          "304": {"$ref": "#/components/responses/NotModified"},
           "400": {"$ref": "#/components/responses/InvalidArguments"},
           "401": {"$ref": "#/components/responses/DeniedAuthentication"},
           "404": {"$ref": "#/components/responses/NotFound"},
@@ -95,6 +99,7 @@ public enum OpenAPIDocument {
         "operationId": "UpdateNamespace",
         "tags": ["Namespaces"],
         "summary": "Change a namespace's description or visibility",
+        "parameters": [{"$ref": "#/components/parameters/IfMatch"}, {"$ref": "#/components/parameters/IdempotencyKey"}],
         "requestBody": {"required": false, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UpdateNamespaceRequest"}}}},
         "responses": {
           "200": {"$ref": "#/components/responses/Namespace"},
@@ -103,7 +108,9 @@ public enum OpenAPIDocument {
           "404": {"$ref": "#/components/responses/NotFound"},
           "405": {"$ref": "#/components/responses/MethodNotAllowed"},
           "409": {"$ref": "#/components/responses/Conflict"},
+          "412": {"$ref": "#/components/responses/PreconditionFailed"},
           "413": {"$ref": "#/components/responses/PayloadTooLarge"},
+          "422": {"$ref": "#/components/responses/IdempotencyKeyReused"},
           "default": {"$ref": "#/components/responses/Error"}
         }
       },
@@ -111,12 +118,16 @@ public enum OpenAPIDocument {
         "operationId": "DeleteNamespace",
         "tags": ["Namespaces"],
         "summary": "Delete a namespace: it is marked deleting, then removed within a second",
+        "parameters": [{"$ref": "#/components/parameters/IfMatch"}, {"$ref": "#/components/parameters/IdempotencyKey"}],
         "responses": {
           "200": {"$ref": "#/components/responses/Namespace"},
           "400": {"$ref": "#/components/responses/InvalidArguments"},
           "401": {"$ref": "#/components/responses/DeniedAuthentication"},
           "404": {"$ref": "#/components/responses/NotFound"},
           "405": {"$ref": "#/components/responses/MethodNotAllowed"},
+          "409": {"$ref": "#/components/responses/Conflict"},
+          "412": {"$ref": "#/components/responses/PreconditionFailed"},
+          "422": {"$ref": "#/components/responses/IdempotencyKeyReused"},
           "default": {"$ref": "#/components/responses/Error"}
         }
       }
@@ -176,19 +187,27 @@ public enum OpenAPIDocument {
       "ApiKey": {"type": "apiKey", "in": "header", "name": "X-Auth-Token", "description": "The secret key of an API key (a UUID)."}
     },
     "parameters": {
+      "IdempotencyKey": {"name": "Idempotency-Key", "in": "header", "description": "Makes the write safe to retry (draft-ietf-httpapi-idempotency-key-header): a retry with the same key and the same request (method, path, body) within 24 h gets the first successful response again, with Idempotent-Replayed: true, without running again. Keys belong to the caller's organization; 1 to 255 printable ASCII characters, bare or as a quoted Structured Field string. Only successful responses are stored: a refused request may be retried with its key.", "schema": {"type": "string", "minLength": 1, "maxLength": 257, "pattern": "^(\"[!#-\\[\\]-~]([ !#-\\[\\]-~]{0,253}[!#-\\[\\]-~])?\"|[!#-\\[\\]-~]([ !#-\\[\\]-~]{0,253}[!#-\\[\\]-~])?)$"}},
+      "IfMatch": {"name": "If-Match", "in": "header", "description": "Apply the write only while the namespace's ETag is one of these (strong comparison; * matches any); otherwise 412.", "schema": {"type": "string"}},
+      "IfNoneMatch": {"name": "If-None-Match", "in": "header", "description": "Answer 304 without a body when the namespace's ETag is one of these (weak comparison; * matches any).", "schema": {"type": "string"}},
       "Region": {"name": "region", "in": "path", "required": true, "description": "One of the regions the service is configured for.", "schema": {"type": "string", "enum": ["fr-par","nl-ams","pl-waw"]}}
     },
     "headers": {
+      "ETag": {"description": "The namespace's strong entity tag: changes with every change of the namespace. Send it back in If-Match or If-None-Match.", "schema": {"type": "string"}},
+      "Idempotent-Replayed": {"description": "true on a response given again for a retried Idempotency-Key; absent when the request ran.", "schema": {"const": "true"}},
       "X-Request-Id": {"description": "The caller's request id when it sent a sane one, else a new UUID.", "schema": {"type": "string", "minLength": 1, "maxLength": 128}}
     },
     "responses": {
-      "Namespace": {"description": "The namespace.", "headers": {"X-Request-Id": {"$ref": "#/components/headers/X-Request-Id"}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Namespace"}}}},
+      "Namespace": {"description": "The namespace.", "headers": {"X-Request-Id": {"$ref": "#/components/headers/X-Request-Id"}, "ETag": {"$ref": "#/components/headers/ETag"}, "Idempotent-Replayed": {"$ref": "#/components/headers/Idempotent-Replayed"}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Namespace"}}}},
       "InvalidArguments": {"description": "An argument is missing, malformed or out of range; every bad argument is listed.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/InvalidArgumentsError"}}}},
       "DeniedAuthentication": {"description": "The token is missing, malformed, unknown, revoked or expired.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/DeniedAuthenticationError"}}}},
       "Forbidden": {"description": "Not allowed (a filter on another organization), or the namespace quota is reached.", "content": {"application/json": {"schema": {"anyOf": [{"$ref": "#/components/schemas/PermissionsDeniedError"}, {"$ref": "#/components/schemas/QuotasExceededError"}]}}}},
       "NotFound": {"description": "No such namespace, image or tag (or one of another organization), or no such route.", "content": {"application/json": {"schema": {"anyOf": [{"$ref": "#/components/schemas/NotFoundError"}, {"$ref": "#/components/schemas/Error"}]}}}},
       "MethodNotAllowed": {"description": "The path exists, not for this method.", "headers": {"Allow": {"required": true, "schema": {"type": "string"}}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-      "Conflict": {"description": "The name is taken in the region, or the namespace or image is being deleted.", "content": {"application/json": {"schema": {"anyOf": [{"$ref": "#/components/schemas/ConflictError"}, {"$ref": "#/components/schemas/TransientStateError"}]}}}},
+      "Conflict": {"description": "The name is taken in the region, the namespace or image is being deleted, or another request with the same Idempotency-Key is running (idempotency_key_in_use, with Retry-After: 1).", "content": {"application/json": {"schema": {"anyOf": [{"$ref": "#/components/schemas/ConflictError"}, {"$ref": "#/components/schemas/TransientStateError"}, {"$ref": "#/components/schemas/IdempotencyKeyInUseError"}]}}}},
+      "NotModified": {"description": "If-None-Match names the namespace's current ETag: no body.", "headers": {"ETag": {"$ref": "#/components/headers/ETag"}}},
+      "PreconditionFailed": {"description": "If-Match names no ETag the namespace has: it changed since the caller read it; nothing was changed.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PreconditionFailedError"}}}},
+      "IdempotencyKeyReused": {"description": "The Idempotency-Key was used within 24 h for another request (method, path or body differ).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/IdempotencyKeyReusedError"}}}},
       "PayloadTooLarge": {"description": "The body is larger than 64 KiB.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "Error": {"description": "The database is unavailable (503, retry) or an unexpected failure (500).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
     },
@@ -296,6 +315,21 @@ public enum OpenAPIDocument {
         "type": "object",
         "required": ["message", "type", "resource", "resource_id", "current_state"],
         "properties": {"message": {"const": "resource is in a transient state"}, "type": {"const": "transient_state"}, "resource": {"type": "string"}, "resource_id": {"type": "string"}, "current_state": {"type": "string"}}
+      },
+      "PreconditionFailedError": {
+        "type": "object",
+        "required": ["message", "type", "resource", "resource_id"],
+        "properties": {"message": {"const": "precondition failed"}, "type": {"const": "precondition_failed"}, "resource": {"type": "string"}, "resource_id": {"type": "string"}, "help_message": {"type": "string"}}
+      },
+      "IdempotencyKeyReusedError": {
+        "type": "object",
+        "required": ["message", "type"],
+        "properties": {"message": {"const": "idempotency key already used for another request"}, "type": {"const": "idempotency_key_reused"}, "help_message": {"type": "string"}}
+      },
+      "IdempotencyKeyInUseError": {
+        "type": "object",
+        "required": ["message", "type"],
+        "properties": {"message": {"const": "a request with this idempotency key is in progress"}, "type": {"const": "idempotency_key_in_use"}, "help_message": {"type": "string"}}
       },
       "DeniedAuthenticationError": {
         "type": "object",
