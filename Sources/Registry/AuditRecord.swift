@@ -1,7 +1,7 @@
 import FoundationEssentials
 import JSON
 
-/// One change as the audit trail recorded it (table `audit_log`, migration 0012).
+/// One change as the audit trail recorded it (table `audit_log`, migration 0010).
 public struct AuditRecord: Sendable, Equatable {
     public let id: Int64
     /// Microseconds since the Unix epoch: when the change was made (inside its transaction).

@@ -1,7 +1,7 @@
 import FoundationEssentials
 import Postgres
 
-/// Reads the audit trail; the triggers of migration 0012 write it.
+/// Reads the audit trail; the triggers of migration 0010 write it.
 public struct AuditRepository: Sendable {
     let pool: ConnectionPool
 

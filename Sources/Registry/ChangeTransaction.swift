@@ -19,7 +19,7 @@ struct ChangeTransaction: Sendable {
         let key = try IdempotencyKey(request)
         return try await database.write { connection in
             try connection.withTransaction { connection in
-                // One round trip: the settings the audit triggers read (migration 0012), local to
+                // One round trip: the settings the audit triggers read (migration 0010), local to
                 // this transaction, and the Idempotency-Key's lock.
                 let prologue = try connection.query(
                     """

@@ -2,7 +2,7 @@ import FoundationEssentials
 import HTTP
 import Postgres
 
-/// The responses stored under Idempotency-Keys (table `idempotency_keys`, migration 0011).
+/// The responses stored under Idempotency-Keys (table `idempotency_keys`, migration 0009).
 ///
 /// Every method runs on the connection of the write's transaction (`ChangeTransaction`), so a
 /// stored response commits with its change, or neither does.

@@ -23,7 +23,7 @@ public struct Namespace: Sendable, Equatable {
     /// Microseconds since the Unix epoch.
     public let updatedAt: Int64
     public let region: String
-    /// Bumped by the database on every change of the row (migration 0010): the source of `etag`.
+    /// Bumped by the database on every change of the row (migration 0008): the source of `etag`.
     public let version: Int64
 
     /// The strong entity tag of the namespace as the API renders it: changes with every change.
