@@ -17,7 +17,8 @@ public final class TestService: Sendable {
 
     /// Starts a service with the production defaults (epoll workers, connections suspended while
     /// the database answers, reads through the pipeline, listings in their own lane, per-organization
-    /// admission), a purger every 50 ms, and otherwise the settings given.
+    /// admission), a purger every 50 ms, and otherwise the settings given. `admin`, when given,
+    /// is the administrative URL of the server(s) to create the database on (a failover URL).
     public init(
         regions: [String] = ["fr-par", "nl-ams", "pl-waw"],
         quota: Int = 100_000,
@@ -29,11 +30,12 @@ public final class TestService: Sendable {
         statementTimeout: Duration? = nil,
         threadModel: Server.Configuration.ThreadModel = .threadPool(size: 2),
         fairness: Fairness = Fairness(),
-        cluster: PrivateCluster? = nil
+        cluster: PrivateCluster? = nil,
+        admin: String? = nil
     ) throws {
         database = try TestDatabase(
             poolSize: poolSize, acquireTimeout: poolTimeout, statementTimeout: statementTimeout,
-            admin: cluster?.adminURL ?? TestPostgres.adminURL)
+            admin: admin ?? cluster?.adminURL ?? TestPostgres.adminURL)
         logs = LogSink.memory()
         let logger = Logger(label: "test", level: .info, sink: logs)
         application = RegistryApplication(
