@@ -26,7 +26,8 @@ public struct NamespaceRepository: Sendable {
 
     /// The namespace `id` in `region`, if it exists and `caller` may see it.
     public func find(id: UUID, region: String, caller: Caller) async throws -> Namespace? {
-        let result = try await database.read(Self.findStatement, [id, region, caller.organizationID, caller.projectID])
+        let result = try await database.read(
+            Self.findStatement, [id, region, caller.organizationID, caller.projectID], organization: caller.organizationID)
         return try result.first.map { try Namespace(row: $0) }
     }
 
@@ -78,7 +79,7 @@ public struct NamespaceRepository: Sendable {
     /// namespace, the order every writer follows (see 0004), so waiting on a purger's pending
     /// delete of the same name cannot deadlock.
     public func create(_ namespace: NewNamespace, quota: Int) async throws -> CreateOutcome {
-        try await database.write { connection in
+        try await database.write(organization: namespace.organizationID) { connection in
             let result: QueryResult
             do {
                 result = try connection.query(
@@ -114,7 +115,7 @@ public struct NamespaceRepository: Sendable {
 
     /// Applies `changes` and bumps `updated_at`, unless the namespace is being deleted.
     public func update(id: UUID, region: String, caller: Caller, changes: NamespaceChanges) async throws -> UpdateOutcome {
-        try await database.write { connection in
+        try await database.write(organization: caller.organizationID) { connection in
             let result = try connection.query(
                 """
                 UPDATE namespaces
@@ -142,7 +143,7 @@ public struct NamespaceRepository: Sendable {
     /// (the CTE is scanned before any namespace row reaches the update), in the order creates
     /// take them (migration 0004).
     public func markDeleting(id: UUID, region: String, caller: Caller) async throws -> Namespace? {
-        try await database.write { connection in
+        try await database.write(organization: caller.organizationID) { connection in
             let result = try connection.query(
                 """
                 WITH usage AS (

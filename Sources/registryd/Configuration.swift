@@ -6,6 +6,9 @@ import Registry
 /// Everything registryd reads from its environment, validated once at start-up.
 struct Configuration: Sendable {
     var databaseURL: String
+    /// The read replica(s); nil: every read goes to the primary.
+    var databaseReadURL: String?
+    var readMaxLagMilliseconds: Int
     var listenAddress: String
     var port: UInt16
     var regions: [String]
@@ -40,6 +43,10 @@ struct Configuration: Sendable {
 
     static let variables: [Variable] = [
         Variable(name: "DATABASE_URL", defaultValue: nil, help: "PostgreSQL URL or libpq connection string (required)"),
+        Variable(name: "DATABASE_READ_URL", defaultValue: nil,
+                 help: "optional replica(s) for gets, lists and API-key lookups, used while they lag at most DB_READ_MAX_LAG_MS"),
+        Variable(name: "DB_READ_MAX_LAG_MS", defaultValue: "1000",
+                 help: "reads leave the replica when it lags more (a write is read back from the primary until the replica has it)"),
         Variable(name: "LISTEN_ADDRESS", defaultValue: "0.0.0.0", help: "numeric IPv4 or IPv6 address to listen on"),
         Variable(name: "PORT", defaultValue: "8080", help: "TCP port to listen on"),
         Variable(name: "REGIONS", defaultValue: "fr-par,nl-ams,pl-waw", help: "comma-separated regions served"),
@@ -85,6 +92,8 @@ struct Configuration: Sendable {
         }
         return Configuration(
             databaseURL: databaseURL,
+            databaseReadURL: reader.value("DATABASE_READ_URL"),
+            readMaxLagMilliseconds: try reader.integer("DB_READ_MAX_LAG_MS", in: 50...600_000),
             listenAddress: try reader.string("LISTEN_ADDRESS"),
             port: UInt16(try reader.integer("PORT", in: 0...65535)),
             regions: regions,
@@ -127,6 +136,16 @@ extension Configuration {
     var pipeline: QueryPipeline.Configuration {
         .init(connectionString: databaseURL, connections: readConnections, queueTimeout: poolTimeout,
               connectTimeoutSeconds: connectTimeoutSeconds, statementTimeout: statementTimeout)
+    }
+}
+
+extension Configuration {
+    /// The read replica's settings, when `DATABASE_READ_URL` is set.
+    var replicaPipeline: QueryPipeline.Configuration? {
+        guard let databaseReadURL else { return nil }
+        var configuration = pipeline
+        configuration.connectionString = databaseReadURL
+        return configuration
     }
 }
 

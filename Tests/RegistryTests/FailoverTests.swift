@@ -73,7 +73,7 @@ import TestSupport
         }
         #expect(purged)
         let migrations = try Migration.load(from: TestPostgres.migrationsDirectory)
-        try await blocking {
+        _ = try await blocking {
             try Migrator(migrations: migrations, logger: Logger(label: "test", level: .error)).migrate(on: service.database.pool)
         }
 
