@@ -12,6 +12,35 @@ public struct Migration: Sendable, Equatable {
     public let sql: String
     /// SHA-256 of the file's bytes, hex: an applied migration must never change.
     public let checksum: String
+    /// False when the file's first line is `-- registryd: no-transaction`: its statements run one
+    /// by one outside any transaction, as `CREATE INDEX CONCURRENTLY` requires.
+    public var isTransactional: Bool {
+        sql.prefix { $0 != "\n" }.trimmingCharacters(in: .whitespaces) != Self.noTransactionMarker
+    }
+
+    /// The first line that marks a migration as non-transactional.
+    public static let noTransactionMarker = "-- registryd: no-transaction"
+
+    /// The statements of a non-transactional migration: the text split after each line that ends
+    /// with `;` (such a file holds plain statements, no function bodies), comment-only parts dropped.
+    public var statements: [String] {
+        var statements: [String] = []
+        var current = ""
+        for line in sql.split(separator: "\n", omittingEmptySubsequences: false) {
+            current += line + "\n"
+            if line.trimmingCharacters(in: .whitespaces).hasSuffix(";") {
+                statements.append(current)
+                current = ""
+            }
+        }
+        statements.append(current)
+        return statements.filter { statement in
+            statement.split(separator: "\n").contains { line in
+                let trimmed = line.trimmingCharacters(in: .whitespaces)
+                return !trimmed.isEmpty && !trimmed.hasPrefix("--")
+            }
+        }
+    }
 
     /// Creates a migration from its parts; the checksum is computed from `sql`.
     public init(version: Int, name: String, sql: String) {

@@ -21,6 +21,7 @@ struct Configuration: Sendable {
     var startupTimeoutSeconds: Int
     var statementTimeoutMilliseconds: Int
     var migrationsDirectory: String
+    var migrationLockTimeoutMilliseconds: Int
     var logLevel: Logger.Level
     var connectionLimit: Int
     var connectionTimeoutSeconds: Int
@@ -61,6 +62,8 @@ struct Configuration: Sendable {
         Variable(name: "DB_STATEMENT_TIMEOUT_MS", defaultValue: "5000", help: "longest a statement may run, lock waits included (0: no limit)"),
         Variable(name: "DB_STARTUP_TIMEOUT_S", defaultValue: "60", help: "at start-up, how long to wait for the database to answer"),
         Variable(name: "MIGRATIONS_DIR", defaultValue: "migrations", help: "directory of the NNNN_name.sql migration files"),
+        Variable(name: "MIGRATION_LOCK_TIMEOUT_MS", defaultValue: "1000",
+                 help: "longest a migration waits for a table lock (and holds up traffic queued behind it) before it retries"),
         Variable(name: "LOG_LEVEL", defaultValue: "info", help: "debug, info, warning or error (info logs every request)"),
         Variable(name: "HTTP_CONNECTION_LIMIT", defaultValue: "1024", help: "open HTTP connections at most"),
         Variable(name: "HTTP_CONNECTION_TIMEOUT_S", defaultValue: "30", help: "idle seconds before a connection is closed"),
@@ -109,6 +112,7 @@ struct Configuration: Sendable {
             startupTimeoutSeconds: try reader.integer("DB_STARTUP_TIMEOUT_S", in: 0...3600),
             statementTimeoutMilliseconds: try reader.integer("DB_STATEMENT_TIMEOUT_MS", in: 0...3_600_000),
             migrationsDirectory: try reader.string("MIGRATIONS_DIR"),
+            migrationLockTimeoutMilliseconds: try reader.integer("MIGRATION_LOCK_TIMEOUT_MS", in: 1...600_000),
             logLevel: logLevel,
             connectionLimit: try reader.integer("HTTP_CONNECTION_LIMIT", in: 1...1_000_000),
             connectionTimeoutSeconds: try reader.integer("HTTP_CONNECTION_TIMEOUT_S", in: 1...86_400),

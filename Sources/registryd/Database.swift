@@ -38,7 +38,8 @@ enum Database {
 
     /// The migrations of the configured directory.
     static func migrator(_ configuration: Configuration, logger: Logger) throws -> Migrator {
-        Migrator(migrations: try Migration.load(from: configuration.migrationsDirectory), logger: logger)
+        Migrator(migrations: try Migration.load(from: configuration.migrationsDirectory),
+                 lockTimeout: .milliseconds(configuration.migrationLockTimeoutMilliseconds), logger: logger)
     }
 
     /// The message for an error of a command, with the database's own text (this goes to the operator).
