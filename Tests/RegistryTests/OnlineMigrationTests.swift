@@ -81,3 +81,20 @@ import TestSupport
         #expect(try migrator.isCurrent(on: database.pool))
     }
 }
+
+@Suite struct MigrateDryRunTests {
+    @Test func dryRunPrintsWhatWouldApplyAndAppliesNothing() async throws {
+        let url = try TestPostgres.createDatabase()
+        let dryRun = try await RegistrydProcess.run(["migrate", "--dry-run"], environment: ["DATABASE_URL": url])
+        #expect(dryRun.status == 0)
+        #expect(dryRun.output.contains("-- would apply 0001 create_namespaces (in the migration transaction)"), "\(dryRun.output)")
+        #expect(dryRun.output.contains("CREATE TABLE"))
+        #expect(dryRun.output.contains("dry run: nothing was applied"))
+        let status = try await RegistrydProcess.run(["migrate", "--status"], environment: ["DATABASE_URL": url])
+        #expect(status.status == 3)
+        #expect(!status.output.contains("applied "), "\(status.output)")
+        #expect(try await RegistrydProcess.run(["migrate"], environment: ["DATABASE_URL": url]).status == 0)
+        let after = try await RegistrydProcess.run(["migrate", "--dry-run"], environment: ["DATABASE_URL": url])
+        #expect(after.output.contains("nothing to apply"))
+    }
+}
