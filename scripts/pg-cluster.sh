@@ -7,7 +7,8 @@
 #                                                   `immediate` kills it like a crash would
 #   scripts/pg-cluster.sh url DIR                   print the URL of a running cluster
 #   scripts/pg-cluster.sh start DIR --primary       a durable primary whose commits wait for the
-#                                                   synchronous standby named `standby`
+#                                                   synchronous standby named `standby` (make the
+#                                                   standby before writing: commits wait until then)
 #   scripts/pg-cluster.sh standby DIR PRIMARY_DIR   a hot standby of the primary in PRIMARY_DIR
 #                                                   (pg_basebackup -R), started, its URL printed
 #   scripts/pg-cluster.sh promote DIR               promote the standby in DIR (pg_ctl promote)
