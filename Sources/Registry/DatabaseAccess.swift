@@ -32,25 +32,39 @@ public struct DatabaseAccess: Sendable {
     func read(
         _ sql: String, _ parameters: [(any PostgresParameter)?], organization: UUID? = nil, primaryWhenEmpty: Bool = false
     ) async throws -> QueryResult {
-        if let replica, replica.serves(organization: organization) {
-            do {
-                let result = try await replica.pipeline.query(sql, parameters)
-                if !(primaryWhenEmpty && result.rowCount == 0) { return result }
-            } catch let error as PostgresError where error.isUnavailable {
-                // A replica that fails must not fail reads: the primary answers instead.
-            }
+        if let result = try await onReplica(sql, parameters, organization: organization, primaryWhenEmpty: primaryWhenEmpty) {
+            return result
         }
-        if let pipeline { return try await pipeline.query(sql, parameters) }
-        return try await pool.run { try $0.query(sql, parameters) }
+        return try await onPrimary(sql, parameters)
     }
 
     /// Runs one listing statement for `organization`, on the replica when it may serve it, else
     /// in the listing lane when there is one.
     func readListing(_ sql: String, _ parameters: [(any PostgresParameter)?], organization: UUID? = nil) async throws -> QueryResult {
-        if let listings, !(replica?.serves(organization: organization) ?? false) {
-            return try await listings.query(sql, parameters)
+        if let result = try await onReplica(sql, parameters, organization: organization, primaryWhenEmpty: false) { return result }
+        if let listings { return try await listings.query(sql, parameters) }
+        return try await onPrimary(sql, parameters)
+    }
+
+    /// The primary's answer, through the read pipeline (or the pool without one).
+    private func onPrimary(_ sql: String, _ parameters: [(any PostgresParameter)?]) async throws -> QueryResult {
+        if let pipeline { return try await pipeline.query(sql, parameters) }
+        return try await pool.run { try $0.query(sql, parameters) }
+    }
+
+    /// The replica's answer, or nil when the primary must answer: the replica may not serve this
+    /// caller now, failed (a replica that fails must not fail reads), or found nothing and
+    /// `primaryWhenEmpty` is set.
+    private func onReplica(
+        _ sql: String, _ parameters: [(any PostgresParameter)?], organization: UUID?, primaryWhenEmpty: Bool
+    ) async throws -> QueryResult? {
+        guard let replica, replica.serves(organization: organization) else { return nil }
+        do {
+            let result = try await replica.pipeline.query(sql, parameters)
+            return primaryWhenEmpty && result.rowCount == 0 ? nil : result
+        } catch let error as PostgresError where error.isUnavailable {
+            return nil
         }
-        return try await read(sql, parameters, organization: organization)
     }
 
     /// Runs `body` with a connection of its own, on a pool thread. `organization`: whose write
