@@ -44,7 +44,7 @@ let package = Package(
         .target(name: "CThreads"),
         .target(name: "Threads", dependencies: ["CThreads"], swiftSettings: strictPointers),
         .target(name: "JWT", dependencies: ["CLibCrypto", "Digest", "JSON"], swiftSettings: strictPointers),
-        .target(name: "Postgres", dependencies: ["CLibPQ", "Digest", "Log", "Threads"], swiftSettings: strictPointers),
+        .target(name: "Postgres", dependencies: ["CLibPQ", "Digest", "JSON", "Log", "Threads"], swiftSettings: strictPointers),
         .target(name: "HTTP", dependencies: ["CPicoHTTPParser", "CLinuxEvents", "JSON", "Log", "Threads"], swiftSettings: strictPointers),
         .target(name: "HTTPClient", dependencies: ["CCurl", "CCurlShim"], swiftSettings: strictPointers),
         .target(name: "Registry", dependencies: ["Postgres", "HTTP", "HTTPClient", "JSON", "JWT", "Log", "Threads", "Digest"], swiftSettings: strictPointers),

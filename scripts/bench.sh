@@ -8,3 +8,5 @@ scripts/install-deps.sh wrk postgresql-contrib
 python3 bench/bench.py "$@"
 # The data plane (issue 11): token issuance vs openssl's raw RS256 rate, event ingestion.
 python3 bench/data_plane_bench.py "$@"
+# Primary + hot standby (issue 15): reads on the replica vs the primary alone, and failover time.
+python3 bench/replica_bench.py --binary .build/release/registryd

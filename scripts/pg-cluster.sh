@@ -6,6 +6,14 @@
 #   scripts/pg-cluster.sh stop DIR [immediate]      stop it (no error when it is not running);
 #                                                   `immediate` kills it like a crash would
 #   scripts/pg-cluster.sh url DIR                   print the URL of a running cluster
+#   scripts/pg-cluster.sh start DIR --primary       a durable primary whose commits wait for the
+#                                                   synchronous standby named `standby` (make the
+#                                                   standby before writing: commits wait until then)
+#   scripts/pg-cluster.sh standby DIR PRIMARY_DIR   a hot standby of the primary in PRIMARY_DIR
+#                                                   (pg_basebackup -R), started, its URL printed
+#   scripts/pg-cluster.sh promote DIR               promote the standby in DIR (pg_ctl promote)
+#   scripts/pg-cluster.sh kill DIR                  SIGKILL the postmaster and every process it
+#                                                   started, as a machine that dies would
 #
 # The server listens only on a Unix socket inside DIR (or under /tmp when DIR's path is too long
 # for a socket), so it never collides with another server's port. PostgreSQL refuses to run as
@@ -68,6 +76,11 @@ start)
         # listing lane, readiness probe) and some with hundreds of clients: 300 slots ran out.
         options="$options -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=1200"
     fi
+    if [ "$option" = "--primary" ]; then
+        # Synchronous replication: a commit is acknowledged once the standby has flushed it, so a
+        # promoted standby holds every acknowledged write (README, "High availability").
+        options="$options -c synchronous_standby_names='standby' -c synchronous_commit=on -c wal_level=replica -c max_wal_senders=10"
+    fi
     if [ "$option" = "--benchmark" ]; then
         options="$options -c shared_preload_libraries=pg_stat_statements -c shared_buffers=256MB"
     fi
@@ -87,8 +100,42 @@ stop)
 url)
     url
     ;;
+standby)
+    primary=${3:?usage: pg-cluster.sh standby DIR PRIMARY_DIR}
+    primary_url=$("$0" url "$primary")
+    primary_socket=${primary_url#*host=}
+    mkdir -p "$socket_dir"
+    if [ "$(id -u)" = 0 ]; then chown postgres "$dir" "$socket_dir"; fi
+    if [ ! -f "$data/PG_VERSION" ]; then
+        as_owner "$bindir/pg_basebackup" -D "$data" -R -X stream -c fast \
+            -d "host=$primary_socket user=postgres application_name=standby" >"$dir/basebackup.log" 2>&1 \
+            || { cat "$dir/basebackup.log" >&2; exit 1; }
+        # The walreceiver names itself `standby`: the primary's synchronous_standby_names.
+        echo "primary_conninfo = 'host=$primary_socket user=postgres application_name=standby'" \
+            | as_owner tee -a "$data/postgresql.auto.conf" >/dev/null
+    fi
+    options="-c listen_addresses='' -c unix_socket_directories='$socket_dir' -c max_connections=300 -c hot_standby=on"
+    if ! as_owner "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+        as_owner "$bindir/pg_ctl" -D "$data" -l "$dir/server.log" -o "$options" -w -t 60 start >/dev/null \
+            || { tail -n 20 "$dir/server.log" >&2; exit 1; }
+    fi
+    url
+    ;;
+promote)
+    as_owner "$bindir/pg_ctl" -D "$data" -w -t 60 promote >/dev/null
+    ;;
+kill)
+    if [ -f "$data/postmaster.pid" ]; then
+        postmaster=$(head -n 1 "$data/postmaster.pid")
+        children=$(ps -o pid= --ppid "$postmaster" 2>/dev/null || true)
+        kill -9 "$postmaster" $children 2>/dev/null || true
+        # A killed postmaster may linger as a zombie (nobody reaps it in a container): without the
+        # pid file, `pg_ctl status` and `stop` know it is gone.
+        rm -f "$data/postmaster.pid"
+    fi
+    ;;
 *)
-    echo "usage: pg-cluster.sh start|stop|url DIR" >&2
+    echo "usage: pg-cluster.sh start|stop|url|standby|promote|kill DIR" >&2
     exit 64
     ;;
 esac

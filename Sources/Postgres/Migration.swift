@@ -1,5 +1,6 @@
 import Digest
 import FoundationEssentials
+import JSON
 
 /// One numbered SQL file of `migrations/`: `0001_create_namespaces.sql` is version 1, named
 /// `create_namespaces`.
@@ -12,6 +13,35 @@ public struct Migration: Sendable, Equatable {
     public let sql: String
     /// SHA-256 of the file's bytes, hex: an applied migration must never change.
     public let checksum: String
+    /// False when the file's first line is `-- registryd: no-transaction`: its statements run one
+    /// by one outside any transaction, as `CREATE INDEX CONCURRENTLY` requires.
+    public var isTransactional: Bool {
+        sql.prefix { $0 != "\n" }.trimmingSpacesAndTabs() != Self.noTransactionMarker
+    }
+
+    /// The first line that marks a migration as non-transactional.
+    public static let noTransactionMarker = "-- registryd: no-transaction"
+
+    /// The statements of a non-transactional migration: the text split after each line that ends
+    /// with `;` (such a file holds plain statements, no function bodies), comment-only parts dropped.
+    public var statements: [String] {
+        var statements: [String] = []
+        var current = ""
+        for line in sql.split(separator: "\n", omittingEmptySubsequences: false) {
+            current += line + "\n"
+            if line.trimmingSpacesAndTabs().hasSuffix(";") {
+                statements.append(current)
+                current = ""
+            }
+        }
+        statements.append(current)
+        return statements.filter { statement in
+            statement.split(separator: "\n").contains { line in
+                let trimmed = line.trimmingSpacesAndTabs()
+                return !trimmed.isEmpty && !trimmed.hasPrefix("--")
+            }
+        }
+    }
 
     /// Creates a migration from its parts; the checksum is computed from `sql`.
     public init(version: Int, name: String, sql: String) {

@@ -17,7 +17,8 @@ struct ChangeTransaction: Sendable {
         _ request: Request, caller: Caller, _ write: @escaping @Sendable (Connection) throws -> Response
     ) async throws -> Response {
         let key = try IdempotencyKey(request)
-        return try await database.write { connection in
+        // Noted as the caller's organization's write, so its next reads see it (read replicas).
+        return try await database.write(organization: caller.organizationID) { connection in
             try connection.withTransaction { connection in
                 // One round trip: the settings the audit triggers read (migration 0010), local to
                 // this transaction, and the Idempotency-Key's lock.

@@ -12,7 +12,7 @@ extension NamespaceRepository {
     /// plan that uses the index of its order. It runs in the listing lane (see `DatabaseAccess`).
     public func list(filter: NamespaceFilter, page: PageRequest, order: NamespaceOrder) async throws -> NamespacePage {
         let (sql, parameters) = Self.listingStatement(filter: filter, page: page, order: order)
-        let result = try await database.readListing(sql, parameters)
+        let result = try await database.readListing(sql, parameters, organization: filter.organizationID)
         guard let first = result.first else { throw PostgresError.unexpectedResult("listing returned no row") }
         let totalCount = try first.int64(0)
         var namespaces: [Namespace] = []

@@ -26,7 +26,8 @@ public struct NamespaceRepository: Sendable {
 
     /// The namespace `id` in `region`, if it exists and `caller` may see it.
     public func find(id: UUID, region: String, caller: Caller) async throws -> Namespace? {
-        let result = try await database.read(Self.findStatement, [id, region, caller.organizationID, caller.projectID])
+        let result = try await database.read(
+            Self.findStatement, [id, region, caller.organizationID, caller.projectID], organization: caller.organizationID)
         return try result.first.map { try Namespace(row: $0) }
     }
 
@@ -78,7 +79,7 @@ public struct NamespaceRepository: Sendable {
     /// namespace, the order every writer follows (see 0004), so waiting on a purger's pending
     /// delete of the same name cannot deadlock.
     public func create(_ namespace: NewNamespace, quota: Int) async throws -> CreateOutcome {
-        try await database.write { try Self.create(namespace, quota: quota, on: $0) }
+        try await database.write(organization: namespace.organizationID) { try Self.create(namespace, quota: quota, on: $0) }
     }
 
     /// `create` on `connection`, inside the caller's transaction when it has one (a name taken
@@ -119,7 +120,7 @@ public struct NamespaceRepository: Sendable {
 
     /// Applies `changes` and bumps `updated_at`, unless the namespace is being deleted.
     public func update(id: UUID, region: String, caller: Caller, changes: NamespaceChanges) async throws -> UpdateOutcome {
-        try await database.write {
+        try await database.write(organization: caller.organizationID) {
             try Self.update(id: id, region: region, caller: caller, changes: changes, condition: .none, on: $0)
         }
     }
@@ -162,7 +163,7 @@ public struct NamespaceRepository: Sendable {
 
     /// Marks the namespace `deleting` (first phase of a delete) and returns it; nil when not found.
     public func markDeleting(id: UUID, region: String, caller: Caller) async throws -> Namespace? {
-        let outcome = try await database.write {
+        let outcome = try await database.write(organization: caller.organizationID) {
             try Self.markDeleting(id: id, region: region, caller: caller, condition: .none, on: $0)
         }
         if case .marked(let namespace) = outcome { return namespace }

@@ -68,6 +68,8 @@ public final class RegistryApplication: Sendable {
     public let admission: TenantAdmission
     /// The HTTP server; listening once `start` returns.
     public let server: Server
+    /// The read replica (`DATABASE_READ_URL`) and its probe; nil: reads go to the primary.
+    public let replica: ReplicaReads?
     /// Repairs images from the registries; nil when the data plane is off.
     public let reconciler: Reconciler?
 
@@ -77,8 +79,10 @@ public final class RegistryApplication: Sendable {
     /// `DatabaseAccess`); `migrator` (the migrations this build expects) feeds `/readyz`.
     public init(
         pool: ConnectionPool, pipeline pipelineConfiguration: QueryPipeline.Configuration,
-        server serverConfiguration: Server.Configuration, settings: Settings, migrator: Migrator?, logger: Logger
+        server serverConfiguration: Server.Configuration, settings: Settings, migrator: Migrator?, logger: Logger,
+        replica: ReplicaReads? = nil
     ) {
+        self.replica = replica
         // Handlers resumed by the database run on the pipeline's threads right after each batch.
         let executor = HandlerExecutor(threads: serverConfiguration.handlerThreads)
         func makePipeline(connections: Int) -> QueryPipeline {
@@ -95,7 +99,7 @@ public final class RegistryApplication: Sendable {
         listingPipeline = fairness.listingConnections > 0 ? makePipeline(connections: fairness.listingConnections) : nil
         let admission = TenantAdmission(fairness, timeout: pool.configuration.acquireTimeout)
         self.admission = admission
-        let database = DatabaseAccess(pool: pool, pipeline: pipeline, listings: listingPipeline)
+        let database = DatabaseAccess(pool: pool, pipeline: pipeline, listings: listingPipeline, replica: replica)
         let metrics = ServiceMetrics(pool: pool, pipeline: pipeline, logSink: logger.sink)
         self.metrics = metrics
         let namespaces = NamespaceRepository(database: database)
@@ -138,6 +142,7 @@ public final class RegistryApplication: Sendable {
 
     /// Runs the first readiness probe, starts listening, then the purger and the reconciler.
     public func start() throws(ServerError) {
+        replica?.start()
         readiness.start()
         try server.start()
         purger.start()
@@ -156,6 +161,7 @@ public final class RegistryApplication: Sendable {
         reconciler?.stop()
         pipeline.close()
         listingPipeline?.close()
+        replica?.stop()
         return true
     }
 }

@@ -23,6 +23,15 @@ public enum DetachedThread {
         precondition(status == 0, "pthread_create failed: \(status)")
     }
 
+    /// Blocks the calling thread for `duration` (what `Thread.sleep(forTimeInterval:)` did).
+    public static func sleep(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        guard seconds > 0 || attoseconds > 0 else { return }
+        var request = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
+        var remaining = timespec()
+        while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
+    }
+
     private final class Body: Sendable {
         let name: String
         let run: @Sendable () -> Void

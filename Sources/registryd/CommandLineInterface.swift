@@ -2,7 +2,7 @@ import FoundationEssentials
 import Log
 import Registry
 
-/// `registryd [serve | migrate [--status] | api-key ... | audit list ... | --help | --version]`.
+/// `registryd [serve | migrate [--status | --dry-run] | api-key ... | audit list ... | --help | --version]`.
 enum CommandLineInterface {
     static let version = RegistryApplication.version
 
@@ -19,8 +19,12 @@ enum CommandLineInterface {
         case "serve":
             return withConfiguration(environment) { ServeCommand.run($0) }
         case "migrate":
-            guard rest.isEmpty || rest == ["--status"] else { return usageError("migrate takes no argument but --status") }
-            return withConfiguration(environment) { MigrateCommand.run($0, statusOnly: rest == ["--status"]) }
+            guard rest.isEmpty || rest == ["--status"] || rest == ["--dry-run"] else {
+                return usageError("migrate takes no argument but --status or --dry-run")
+            }
+            return withConfiguration(environment) {
+                MigrateCommand.run($0, statusOnly: rest == ["--status"], dryRun: rest == ["--dry-run"])
+            }
         case "api-key":
             return withConfiguration(environment) { APIKeyCommand.run(rest, configuration: $0) }
         case "audit":
@@ -63,6 +67,7 @@ enum CommandLineInterface {
               registryd [serve]              apply pending migrations, then serve HTTP until SIGTERM/SIGINT/SIGQUIT
               registryd migrate              apply pending migrations and exit
               registryd migrate --status     list migrations and whether each is applied; change nothing
+              registryd migrate --dry-run    print the migrations (and SQL) migrate would apply; change nothing
               registryd api-key create --organization-id ORG [--project-id PROJECT]
                                        [--description TEXT] [--expires-in DURATION]
                                              create an API key; prints the secret key, shown only this once

@@ -6,6 +6,9 @@ import Registry
 /// Everything registryd reads from its environment, validated once at start-up.
 struct Configuration: Sendable {
     var databaseURL: String
+    /// The read replica(s); nil: every read goes to the primary.
+    var databaseReadURL: String?
+    var readMaxLagMilliseconds: Int
     var listenAddress: String
     var port: UInt16
     var regions: [String]
@@ -18,6 +21,7 @@ struct Configuration: Sendable {
     var startupTimeoutSeconds: Int
     var statementTimeoutMilliseconds: Int
     var migrationsDirectory: String
+    var migrationLockTimeoutMilliseconds: Int
     var logLevel: Logger.Level
     var connectionLimit: Int
     var connectionTimeoutSeconds: Int
@@ -41,6 +45,10 @@ struct Configuration: Sendable {
 
     static let variables: [Variable] = [
         Variable(name: "DATABASE_URL", defaultValue: nil, help: "PostgreSQL URL or libpq connection string (required)"),
+        Variable(name: "DATABASE_READ_URL", defaultValue: nil,
+                 help: "optional replica(s) for gets, lists and API-key lookups, used while they lag at most DB_READ_MAX_LAG_MS"),
+        Variable(name: "DB_READ_MAX_LAG_MS", defaultValue: "1000",
+                 help: "reads leave the replica when it lags more (a write is read back from the primary until the replica has it)"),
         Variable(name: "LISTEN_ADDRESS", defaultValue: "0.0.0.0", help: "numeric IPv4 or IPv6 address to listen on"),
         Variable(name: "PORT", defaultValue: "8080", help: "TCP port to listen on"),
         Variable(name: "REGIONS", defaultValue: "fr-par,nl-ams,pl-waw", help: "comma-separated regions served"),
@@ -55,6 +63,8 @@ struct Configuration: Sendable {
         Variable(name: "DB_STATEMENT_TIMEOUT_MS", defaultValue: "5000", help: "longest a statement may run, lock waits included (0: no limit)"),
         Variable(name: "DB_STARTUP_TIMEOUT_S", defaultValue: "60", help: "at start-up, how long to wait for the database to answer"),
         Variable(name: "MIGRATIONS_DIR", defaultValue: "migrations", help: "directory of the NNNN_name.sql migration files"),
+        Variable(name: "MIGRATION_LOCK_TIMEOUT_MS", defaultValue: "1000",
+                 help: "longest a migration waits for a table lock (and holds up traffic queued behind it) before it retries"),
         Variable(name: "LOG_LEVEL", defaultValue: "info", help: "debug, info, warning or error (info logs every request)"),
         Variable(name: "HTTP_CONNECTION_LIMIT", defaultValue: "1024", help: "open HTTP connections at most"),
         Variable(name: "HTTP_CONNECTION_TIMEOUT_S", defaultValue: "30", help: "idle seconds before a connection is closed"),
@@ -87,6 +97,8 @@ struct Configuration: Sendable {
         }
         return Configuration(
             databaseURL: databaseURL,
+            databaseReadURL: reader.value("DATABASE_READ_URL"),
+            readMaxLagMilliseconds: try reader.integer("DB_READ_MAX_LAG_MS", in: 50...600_000),
             listenAddress: try reader.string("LISTEN_ADDRESS"),
             port: UInt16(try reader.integer("PORT", in: 0...65535)),
             regions: regions,
@@ -102,6 +114,7 @@ struct Configuration: Sendable {
             startupTimeoutSeconds: try reader.integer("DB_STARTUP_TIMEOUT_S", in: 0...3600),
             statementTimeoutMilliseconds: try reader.integer("DB_STATEMENT_TIMEOUT_MS", in: 0...3_600_000),
             migrationsDirectory: try reader.string("MIGRATIONS_DIR"),
+            migrationLockTimeoutMilliseconds: try reader.integer("MIGRATION_LOCK_TIMEOUT_MS", in: 1...600_000),
             logLevel: logLevel,
             connectionLimit: try reader.integer("HTTP_CONNECTION_LIMIT", in: 1...1_000_000),
             connectionTimeoutSeconds: try reader.integer("HTTP_CONNECTION_TIMEOUT_S", in: 1...86_400),
@@ -130,6 +143,16 @@ extension Configuration {
     var pipeline: QueryPipeline.Configuration {
         .init(connectionString: databaseURL, connections: readConnections, queueTimeout: poolTimeout,
               connectTimeoutSeconds: connectTimeoutSeconds, statementTimeout: statementTimeout)
+    }
+}
+
+extension Configuration {
+    /// The read replica's settings, when `DATABASE_READ_URL` is set.
+    var replicaPipeline: QueryPipeline.Configuration? {
+        guard let databaseReadURL else { return nil }
+        var configuration = pipeline
+        configuration.connectionString = databaseReadURL
+        return configuration
     }
 }
 

@@ -1,4 +1,5 @@
 import FoundationEssentials
+import Threads
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -33,7 +34,7 @@ enum Database {
                 logger.warning("waiting for the database", [
                     "error": .string(error.detail), "retry_in_ms": .int(Int(delay.timeInterval * 1000)),
                 ])
-                usleep(UInt32(delay / .microseconds(1)))
+                DetachedThread.sleep(delay)
                 delay = min(delay * 2, .seconds(2))
             }
         }
@@ -41,7 +42,8 @@ enum Database {
 
     /// The migrations of the configured directory.
     static func migrator(_ configuration: Configuration, logger: Logger) throws -> Migrator {
-        Migrator(migrations: try Migration.load(from: configuration.migrationsDirectory), logger: logger)
+        Migrator(migrations: try Migration.load(from: configuration.migrationsDirectory),
+                 lockTimeout: .milliseconds(configuration.migrationLockTimeoutMilliseconds), logger: logger)
     }
 
     /// The message for an error of a command, with the database's own text (this goes to the operator).

@@ -3,9 +3,10 @@ import JSON
 import Log
 import Postgres
 
-/// `registryd migrate [--status]`: apply pending migrations, or list their state.
+/// `registryd migrate [--status | --dry-run]`: apply pending migrations, list their state, or
+/// print what would be applied.
 enum MigrateCommand {
-    static func run(_ configuration: Configuration, statusOnly: Bool) -> Int32 {
+    static func run(_ configuration: Configuration, statusOnly: Bool, dryRun: Bool = false) -> Int32 {
         let logger = Logger(label: "registryd", level: configuration.logLevel)
         let pool = Database.pool(configuration, logger: logger)
         defer { pool.close() }
@@ -21,6 +22,16 @@ enum MigrateCommand {
                 print(current ? "schema is current" : "schema is NOT current")
                 if let refusal = Migrator.refusal(statuses) { print("cannot migrate: \(refusal)") }
                 return current ? 0 : 3
+            }
+            if dryRun {
+                let pending = try migrator.pending(on: pool)
+                for migration in pending {
+                    let mode = migration.isTransactional ? "in the migration transaction" : "without a transaction, statement by statement"
+                    print("-- would apply \(padded(String(migration.version), to: 4, with: "0", leading: true)) \(migration.name) (\(mode))")
+                    print(migration.sql)
+                }
+                print(pending.isEmpty ? "nothing to apply; schema is current" : "dry run: nothing was applied")
+                return 0
             }
             try Database.waitUntilReachable(pool, timeout: .seconds(configuration.startupTimeoutSeconds), logger: logger)
             let applied = try migrator.migrate(on: pool, timeout: .seconds(configuration.startupTimeoutSeconds))

@@ -51,7 +51,11 @@ enum ServeCommand {
                 fairness: configuration.fairness,
                 dataPlane: configuration.dataPlane),
             migrator: migrator,
-            logger: logger)
+            logger: logger,
+            replica: configuration.replicaPipeline.map {
+                ReplicaReads(replica: $0, primaryURL: configuration.databaseURL,
+                             maxLag: .milliseconds(configuration.readMaxLagMilliseconds), logger: logger)
+            })
         do {
             try application.start()
         } catch {

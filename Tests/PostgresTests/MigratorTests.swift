@@ -141,6 +141,7 @@ import TestSupport
                 LOCK TABLE then_locked IN ACCESS EXCLUSIVE MODE;
                 CREATE TABLE after_the_locks (id int)
                 """)],
+            lockTimeout: .seconds(60),  // deadlock detection (3 s) must come first
             logger: Logger(label: "test", level: .warning, sink: logs))
         let pool = database.pool
         let applied = try await blocking { try migrator.migrate(on: pool).map(\.version) }

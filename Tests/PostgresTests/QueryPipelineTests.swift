@@ -156,3 +156,13 @@ extension QueryPipelineTests {
 private final class ResumedCount: Sendable {
     let count = Atomic<Int>(0)
 }
+
+@Suite struct ReplicaPositionTests {
+    @Test func walPositionsParseAsNumbersInOrder() {
+        #expect(ReplicaReads.parse("0/3000000") == 0x300_0000)
+        #expect(ReplicaReads.parse("16/B374D848") == 0x16_B374_D848)
+        #expect(ReplicaReads.parse("1/0")! > ReplicaReads.parse("0/FFFFFFFF")!)
+        #expect(ReplicaReads.parse(nil) == nil)
+        #expect(ReplicaReads.parse("garbage") == nil)
+    }
+}

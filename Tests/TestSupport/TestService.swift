@@ -17,7 +17,9 @@ public final class TestService: Sendable {
 
     /// Starts a service with the production defaults (epoll workers, connections suspended while
     /// the database answers, reads through the pipeline, listings in their own lane, per-organization
-    /// admission), a purger every 50 ms, and otherwise the settings given.
+    /// admission), a purger every 50 ms, and otherwise the settings given. `admin`, when given,
+    /// is the administrative URL of the server(s) to create the database on (a failover URL);
+    /// `replicaAdmin`, that of a replica of it, to read from (`DATABASE_READ_URL`).
     public init(
         regions: [String] = ["fr-par", "nl-ams", "pl-waw"],
         quota: Int = 100_000,
@@ -28,11 +30,14 @@ public final class TestService: Sendable {
         poolTimeout: Duration = .seconds(5),
         statementTimeout: Duration? = nil,
         fairness: Fairness = Fairness(),
-        cluster: PrivateCluster? = nil
+        cluster: PrivateCluster? = nil,
+        admin: String? = nil,
+        replicaAdmin: String? = nil,
+        replicaMaxLag: Duration = .seconds(1)
     ) throws {
         database = try TestDatabase(
             poolSize: poolSize, acquireTimeout: poolTimeout, statementTimeout: statementTimeout,
-            admin: cluster?.adminURL ?? TestPostgres.adminURL)
+            admin: admin ?? cluster?.adminURL ?? TestPostgres.adminURL)
         logs = LogSink.memory()
         let logger = Logger(label: "test", level: .info, sink: logs)
         application = RegistryApplication(
@@ -44,7 +49,14 @@ public final class TestService: Sendable {
                             authMissLifetime: authMissLifetime, purgeInterval: .milliseconds(50),
                             readinessInterval: readinessInterval, fairness: fairness),
             migrator: Migrator(migrations: try Migration.load(from: TestPostgres.migrationsDirectory), logger: logger),
-            logger: logger)
+            logger: logger,
+            replica: replicaAdmin.map { [database] replicaAdmin in
+                let databaseName = URLComponents(string: database.url)?.path.dropFirst() ?? ""
+                return ReplicaReads(
+                    replica: .init(connectionString: TestPostgres.url(of: replicaAdmin, database: String(databaseName)),
+                                   connections: 2, queueTimeout: poolTimeout, statementTimeout: statementTimeout),
+                    primaryURL: database.url, maxLag: replicaMaxLag, logger: logger)
+            })
         try application.start()
         baseURL = "http://127.0.0.1:\(application.server.port)"
     }

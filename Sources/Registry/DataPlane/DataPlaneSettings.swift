@@ -1,4 +1,5 @@
 import FoundationEssentials
+import JSON
 import JWT
 
 /// How registryd works with the container registries of its regions (the data plane).

@@ -13,7 +13,7 @@ extension ImageRepository {
     /// Sets the image's visibility and bumps `updated_at`, unless it is being deleted. The token
     /// service reads the visibility on every token it signs, so the next pull follows it.
     public func updateVisibility(id: UUID, region: String, caller: Caller, to visibility: Image.Visibility) async throws -> ChangeOutcome<Image> {
-        try await database.write { connection in
+        try await database.write(organization: caller.organizationID) { connection in
             let result = try connection.query(
                 """
                 UPDATE images i SET visibility = $5, updated_at = clock_timestamp()
@@ -33,7 +33,7 @@ extension ImageRepository {
     /// deletes every manifest of the image in the registry, then the rows (`Reconciler+ContentDeletions`).
     /// Marking twice is harmless: the image keeps the `updated_at` of its first mark.
     public func markImageDeleting(id: UUID, region: String, caller: Caller) async throws -> Image? {
-        try await database.write { connection in
+        try await database.write(organization: caller.organizationID) { connection in
             try connection.query(
                 """
                 UPDATE images i
@@ -58,7 +58,7 @@ extension ImageRepository {
     /// unless another tag shares its digest and `force` is false. The namespace row is locked
     /// first, as the registry's events lock it, so that two deletes of sibling tags see each other.
     public func markTagDeleting(id: UUID, region: String, caller: Caller, force: Bool) async throws -> TagDeletion {
-        try await database.write { connection in
+        try await database.write(organization: caller.organizationID) { connection in
             try connection.withTransaction { connection in
                 guard let row = try connection.query(
                     """
