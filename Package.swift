@@ -34,7 +34,7 @@ let package = Package(
         // MARK: - Swift layers, lowest first
         .target(name: "JSON", swiftSettings: strictPointers),
         .target(name: "Log", dependencies: ["JSON"], swiftSettings: strictPointers),
-        .target(name: "Digest", swiftSettings: strictPointers),
+        .target(name: "Digest", dependencies: ["CLibCrypto"], swiftSettings: strictPointers),
         .systemLibrary(
             name: "CCurl",
             pkgConfig: "libcurl",

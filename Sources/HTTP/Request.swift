@@ -1,4 +1,4 @@
-/// One HTTP request as the service sees it: everything libmicrohttpd parsed, copied out of its
+/// One HTTP request as the service sees it: everything the event loop parsed, copied out of its
 /// buffers, so a handler can keep it as long as it likes.
 public struct Request: Sendable {
     /// The method, upper-case as the client sent it (`GET`, `POST`, ...).
