@@ -75,10 +75,14 @@ public struct Router: Sendable {
     /// The body limit the route for `method` and `path` declared, nil when it declared none (the
     /// server's applies). Asked once per request that carries a body, before the body is read.
     public func bodyLimit(method: String, path: String) -> BodyLimit? {
-        let pathSegments = Self.split(path)
-        for pattern in patterns where !pattern.bodyLimits.isEmpty {
-            guard let limit = pattern.bodyLimits[method], Self.match(pattern.segments, pathSegments) != nil else { continue }
-            return limit
+        // The path is split only when a route declared a limit for this method (most requests:
+        // none), so a body-carrying request is not routed twice for nothing.
+        var pathSegments: [Substring]?
+        for pattern in patterns {
+            guard let limit = pattern.bodyLimits[method] else { continue }
+            let segments = pathSegments ?? Self.split(path)
+            pathSegments = segments
+            if Self.match(pattern.segments, segments) != nil { return limit }
         }
         return nil
     }

@@ -66,7 +66,7 @@ public struct APIKeyRepository: Sendable {
     /// The key whose secret has `digest`, with the digest stored for it.
     func find(secretDigest digest: String) async throws -> (key: APIKey, storedDigest: String)? {
         let result = try await database.read(
-            "SELECT \(Self.columns), secret_sha256 FROM api_keys WHERE secret_sha256 = $1", [digest], primaryWhenEmpty: true)
+            "SELECT \(Self.columns), secret_sha256 FROM api_keys WHERE secret_sha256 = $1", [digest], organization: nil, primaryWhenEmpty: true)  // not tied to an organization: a new key is found on the primary
         guard let row = result.first else { return nil }
         return (try APIKey(row: row), try row.string(7))
     }

@@ -30,7 +30,7 @@ public struct DatabaseAccess: Sendable {
     /// replica when it may serve it (see `ReplicaReads`). With `primaryWhenEmpty`, an empty answer
     /// from the replica is asked again of the primary (an API key created a moment ago).
     func read(
-        _ sql: String, _ parameters: [(any PostgresParameter)?], organization: UUID? = nil, primaryWhenEmpty: Bool = false
+        _ sql: String, _ parameters: [(any PostgresParameter)?], organization: UUID?, primaryWhenEmpty: Bool = false
     ) async throws -> QueryResult {
         if let result = try await onReplica(sql, parameters, organization: organization, primaryWhenEmpty: primaryWhenEmpty) {
             return result
@@ -40,7 +40,7 @@ public struct DatabaseAccess: Sendable {
 
     /// Runs one listing statement for `organization`, on the replica when it may serve it, else
     /// in the listing lane when there is one.
-    func readListing(_ sql: String, _ parameters: [(any PostgresParameter)?], organization: UUID? = nil) async throws -> QueryResult {
+    func readListing(_ sql: String, _ parameters: [(any PostgresParameter)?], organization: UUID?) async throws -> QueryResult {
         if let result = try await onReplica(sql, parameters, organization: organization, primaryWhenEmpty: false) { return result }
         if let listings { return try await listings.query(sql, parameters) }
         return try await onPrimary(sql, parameters)

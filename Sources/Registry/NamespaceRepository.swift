@@ -54,7 +54,7 @@ public struct NamespaceRepository: Sendable {
                 OR EXISTS (SELECT 1 FROM api_keys WHERE organization_id = $1)
                 OR EXISTS (SELECT 1 FROM api_keys WHERE project_id = $1 AND organization_id <> $2))
             """,
-            [project, organization])
+            [project, organization], organization: nil)  // other organizations' rows: no write of the caller's to wait for
         return try result.first?.bool(0) ?? false
     }
 

@@ -19,7 +19,7 @@ struct RegistryContentRepository: Sendable {
                    EXISTS (SELECT 1 FROM registry_deletions d WHERE d.region = $1 AND d.repository = $2 || '/' || $3)
               FROM namespaces n LEFT JOIN images i ON i.namespace_id = n.id AND i.name = $3
              WHERE n.region = $1 AND n.name = $2
-            """, [region, namespace, image])
+            """, [region, namespace, image], organization: nil)  // any caller's token, anonymous ones too: within DB_READ_MAX_LAG_MS
         guard let row = result.first else { return nil }
         return RepositoryFacts(
             organizationID: try row.uuid(0), projectID: try row.uuid(1), namespaceStatus: try row.string(2),

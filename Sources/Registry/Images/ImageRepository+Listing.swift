@@ -11,7 +11,7 @@ extension ImageRepository {
     /// caller in the region, which sorts that organization's images.
     public func listImages(filter: ImageFilter, page: PageRequest, order: ContentOrder) async throws -> ImagePage {
         let (sql, parameters) = Self.imageListingStatement(filter: filter, page: page, order: order)
-        let result = try await database.readListing(sql, parameters)
+        let result = try await database.readListing(sql, parameters, organization: filter.organizationID)
         guard let first = result.first else { throw PostgresError.unexpectedResult("listing returned no row") }
         var images: [Image] = []
         images.reserveCapacity(result.rowCount)
@@ -59,7 +59,7 @@ extension ImageRepository {
         }
         let sql = Self.pageStatement(table: "tags", columns: Self.tagColumns, alias: "t", conditions: conditions,
                                      order: order, page: page, parameters: &parameters)
-        let result = try await database.readListing(sql, parameters)
+        let result = try await database.readListing(sql, parameters, organization: caller.organizationID)
         guard let first = result.first else { throw PostgresError.unexpectedResult("listing returned no row") }
         var tags: [Tag] = []
         for row in result.rows where !row.isNull(1) {

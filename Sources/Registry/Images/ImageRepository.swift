@@ -37,7 +37,8 @@ public struct ImageRepository: Sendable {
 
     /// The image `id` in `region`, if it exists and `caller` may see it.
     public func findImage(id: UUID, region: String, caller: Caller) async throws -> Image? {
-        let result = try await database.read(Self.findImageStatement, [id] + Self.scopeParameters(region, caller))
+        let result = try await database.read(
+            Self.findImageStatement, [id] + Self.scopeParameters(region, caller), organization: caller.organizationID)
         return try result.first.map { try Image(row: $0) }
     }
 
@@ -51,7 +52,7 @@ public struct ImageRepository: Sendable {
             """
             SELECT \(Self.tagColumns) FROM tags t JOIN images i ON i.id = t.image_id JOIN namespaces n ON n.id = i.namespace_id
              WHERE t.id = $1 AND \(Self.scope)
-            """, [id] + Self.scopeParameters(region, caller))
+            """, [id] + Self.scopeParameters(region, caller), organization: caller.organizationID)
         return try result.first.map { try Tag(row: $0) }
     }
 }
