@@ -1,6 +1,6 @@
 /// Entity tags and the conditional request headers that carry them (RFC 9110, section 13).
 ///
-/// A namespace's tag is its row version in quotes (`"7"`): strong, since the version changes with
+/// A namespace's, image's or tag's entity tag is its row version in quotes (`"7"`): strong, since the version changes with
 /// every change of the row, and opaque to clients. `If-Match` (writes) uses the strong comparison,
 /// so a weak tag (`W/"7"`) never matches; `If-None-Match` (reads) uses the weak one.
 public enum EntityTag {
@@ -23,6 +23,13 @@ public enum EntityTag {
         var sqlArray: String? {
             guard case .versions(let versions) = self else { return nil }
             return "{" + versions.map(String.init).joined(separator: ",") + "}"
+        }
+
+        /// Whether a resource at `version` satisfies the condition: for checks on a row the
+        /// transaction has locked (or that the write's own statement compared and refused).
+        func allows(_ version: Int64) -> Bool {
+            guard case .versions(let versions) = self else { return true }
+            return versions.contains(version)
         }
     }
 

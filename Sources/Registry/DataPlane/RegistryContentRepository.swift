@@ -52,11 +52,18 @@ struct RegistryContentRepository: Sendable {
         }
         let parameters: [(any PostgresParameter)?] = [
             event.id, region, path.namespace, path.image, action, digest, mediaType, tag, references, event.timestamp,
+            event.actor ?? "", event.requestID ?? event.id,
         ]
         // One statement, its own transaction: one round trip (the function turns synchronous_commit off).
+        // The sub-query sets who pushed, for the audit triggers (migration 0011), before the
+        // function runs: it holds volatile calls, so it is scanned, not folded into the outer list.
         let outcome = try await database.write { connection in
             try connection.query(
-                "SELECT registry_apply_event($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, to_timestamp($10::bigint / 1e6))",
+                """
+                SELECT registry_apply_event($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, to_timestamp($10::bigint / 1e6))
+                  FROM (SELECT set_config('registryd.event_actor', $11, true),
+                               set_config('registryd.event_request_id', $12, true)) AS pusher
+                """,
                 parameters).first?.string(0)
         }
         switch outcome {

@@ -30,6 +30,11 @@ struct RegistryEvent: Sendable, Equatable {
     var change: Change
     /// When the registry saw the operation, microseconds since 1970, when its RFC 3339 `timestamp` is valid.
     var timestamp: Int64?
+    /// `actor.name`: the subject of the token the registry was shown, which registryd sets to the
+    /// access key that asked for it (`TokenAPI`); the audit trail records it as the pusher.
+    var actor: String?
+    /// `request.id`: the registry's id of the HTTP request that made the change (its logs carry it).
+    var requestID: String?
 
     /// The most references one manifest may list here; more is not a manifest a registry accepts.
     static let maximumReferences = 4096
@@ -59,11 +64,13 @@ struct RegistryEvent: Sendable, Equatable {
 
     struct EnvelopeError: Error {}
 
-    init(id: String, repository: String, change: Change, timestamp: Int64? = nil) {
+    init(id: String, repository: String, change: Change, timestamp: Int64? = nil, actor: String? = nil, requestID: String? = nil) {
         self.id = id
         self.repository = repository
         self.change = change
         self.timestamp = timestamp
+        self.actor = actor
+        self.requestID = requestID
     }
 
     private init?(_ event: JSONObject) {
@@ -96,6 +103,8 @@ struct RegistryEvent: Sendable, Equatable {
         self.id = id
         self.repository = repository
         timestamp = Self.string(event["timestamp"]).flatMap(Self.microsecondsSinceEpoch)
+        if case .object(let actor)? = event["actor"] { self.actor = Self.string(actor["name"]).map { String($0.prefix(200)) } }
+        if case .object(let request)? = event["request"] { requestID = Self.string(request["id"]).map { String($0.prefix(200)) } }
     }
 
     /// A non-empty string without NUL (which neither libpq's text parameters nor jsonb carry):

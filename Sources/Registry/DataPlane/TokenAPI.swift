@@ -38,7 +38,9 @@ struct TokenAPI: Sendable {
                 isMountSource: RepositoryAccess.isMountSource(scope, in: scopes))
             access.append(.init(type: scope.type, name: scope.name, actions: actions))
         }
-        let subject = caller.map { $0.projectID?.lowercasedString ?? $0.organizationID.lowercasedString } ?? ""
+        // The subject is what the registry's notifications name as the actor: the access key, so
+        // that the audit trail says which key pushed (migration 0011).
+        let subject = caller.map { $0.accessKey ?? $0.projectID?.lowercasedString ?? $0.organizationID.lowercasedString } ?? ""
         let issued = try TokenIssuer(settings: settings, registry: registry).issue(region: region, subject: subject, access: access)
         return .json(capacity: issued.token.utf8.count * 2 + 128) { json in
             json.beginObject()

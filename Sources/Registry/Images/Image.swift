@@ -29,6 +29,12 @@ public struct Image: Sendable, Equatable {
     public let updatedAt: Int64
     /// The names of the image's tags, by name.
     public let tags: [String]
+    /// Bumped by the database on every change of the row and whenever a tag is added or removed
+    /// (migration 0011): the source of `etag`.
+    public let version: Int64
+
+    /// The strong entity tag of the image as it is now.
+    public var etag: String { EntityTag.strong(version: version) }
 }
 
 /// A tag of an image: a name for one manifest digest (an index digest for a multi-arch push).
@@ -42,4 +48,9 @@ public struct Tag: Sendable, Equatable {
     public let createdAt: Int64
     /// Microseconds since the Unix epoch.
     public let updatedAt: Int64
+    /// Bumped by the database on every change of the row (migration 0011): the source of `etag`.
+    public let version: Int64
+
+    /// The strong entity tag of the tag as it is now.
+    public var etag: String { EntityTag.strong(version: version) }
 }

@@ -5,7 +5,9 @@ import JSON
 /// The image and tag endpoints (DATAPLANE.md §1): parse and check the request, call the
 /// repository, render. There is no create: images and tags come into being only by a push.
 ///
-/// Writes and listings pass their organization's admission, as the namespace endpoints do.
+/// Writes and listings pass their organization's admission, as the namespace endpoints do, and
+/// every write runs in a `ChangeTransaction` (Idempotency-Key, audit record); single-resource
+/// answers carry an `ETag`, and `If-Match` / `If-None-Match` work as on namespaces.
 public struct ImageAPI: Sendable {
     static let imagesPath = "/registry/v1/regions/{region}/images"
     static let imagePath = "/registry/v1/regions/{region}/images/{image_id}"
@@ -15,6 +17,8 @@ public struct ImageAPI: Sendable {
     let repository: ImageRepository
     let settings: RegistrySettings
     let admission: TenantAdmission
+    /// Runs each write with its stored idempotent response and audit record.
+    var transaction: ChangeTransaction { ChangeTransaction(database: repository.database) }
 
     /// The endpoints over `repository`; `admission` is shared with the namespace endpoints, so one
     /// organization's image listings and writes queue with its namespace ones.
@@ -63,11 +67,14 @@ public struct ImageAPI: Sendable {
         guard let image = try await repository.findImage(id: id, region: region, caller: caller) else {
             throw APIError.notFound("image", id: id.lowercasedString)
         }
+        if EntityTag.noneMatchMatches(request.header("If-None-Match"), etag: image.etag) {
+            return Response(status: 304, headers: [(name: "ETag", value: image.etag)], body: [])
+        }
         return Self.render(image)
     }
 
     /// PATCH: only `visibility`; absent, null or `visibility_unknown` (what the Go SDK sends when
-    /// unset) change nothing and answer the image as it is.
+    /// unset) change nothing and answer the image as it is (still subject to `If-Match`).
     func update(_ request: Request, caller: Caller) async throws -> Response {
         let (region, id) = try target(request, "image_id")
         var body = try BodyArguments(parsing: request.body)
@@ -80,24 +87,35 @@ public struct ImageAPI: Sendable {
             }
         }
         try body.throwIfInvalid()
-        guard let visibility else { return try await get(request, caller: caller) }
-        let outcome = try await admission.write(caller.organizationID) {
-            try await repository.updateVisibility(id: id, region: region, caller: caller, to: visibility)
-        }
-        switch outcome {
-        case .changed(let image): return Self.render(image)
-        case .notFound: throw APIError.notFound("image", id: id.lowercasedString)
-        case .deleting(let image): throw APIError.transientState("image", id: id.lowercasedString, state: image.status.rawValue)
+        let condition = EntityTag.ifMatch(request.header("If-Match"))
+        let change = visibility
+        return try await admission.write(caller.organizationID) {
+            try await transaction.run(request, caller: caller) { connection in
+                let outcome = try ImageRepository.updateVisibility(
+                    id: id, region: region, caller: caller, to: change, condition: condition, on: connection)
+                switch outcome {
+                case .changed(let image): return Self.render(image)
+                case .notFound: throw APIError.notFound("image", id: id.lowercasedString)
+                case .deleting(let image):
+                    throw APIError.transientState("image", id: id.lowercasedString, state: image.status.rawValue)
+                case .preconditionFailed: throw APIError.preconditionFailed("image", id: id.lowercasedString)
+                }
+            }
         }
     }
 
     func delete(_ request: Request, caller: Caller) async throws -> Response {
         let (region, id) = try target(request, "image_id")
-        let marked = try await admission.write(caller.organizationID) {
-            try await repository.markImageDeleting(id: id, region: region, caller: caller)
+        let condition = EntityTag.ifMatch(request.header("If-Match"))
+        return try await admission.write(caller.organizationID) {
+            try await transaction.run(request, caller: caller) { connection in
+                switch try ImageRepository.markImageDeleting(id: id, region: region, caller: caller, condition: condition, on: connection) {
+                case .changed(let image), .deleting(let image): return Self.render(image)
+                case .notFound: throw APIError.notFound("image", id: id.lowercasedString)
+                case .preconditionFailed: throw APIError.preconditionFailed("image", id: id.lowercasedString)
+                }
+            }
         }
-        guard let image = marked else { throw APIError.notFound("image", id: id.lowercasedString) }
-        return Self.render(image)
     }
 
     // MARK: - Shared
@@ -118,7 +136,10 @@ public struct ImageAPI: Sendable {
         return (region, id)
     }
 
+    /// The image as one resource: its JSON, and its `ETag` for conditional requests.
     static func render(_ image: Image) -> Response {
-        .json(capacity: 512) { json in image.write(to: &json) }
+        var response = Response.json(capacity: 512) { json in image.write(to: &json) }
+        response.headers.append((name: "ETag", value: image.etag))
+        return response
     }
 }

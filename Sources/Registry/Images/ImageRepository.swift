@@ -19,11 +19,11 @@ public struct ImageRepository: Sendable {
     /// are joined with `,`, which the registry never lets into a tag (`[\w][\w.-]{0,127}`).
     static let imageColumns = """
         i.id, i.name, i.namespace_id, i.status, i.status_message, i.visibility, i.size, i.created_at, i.updated_at, \
-        (SELECT string_agg(t.name, ',' ORDER BY t.name) FROM tags t WHERE t.image_id = i.id) AS tags
+        (SELECT string_agg(t.name, ',' ORDER BY t.name) FROM tags t WHERE t.image_id = i.id) AS tags, i.version
         """
 
     /// The columns of a tag, alias `t`, in the order `Tag.init(row:)` reads them.
-    static let tagColumns = "t.id, t.name, t.image_id, t.status, t.digest, t.created_at, t.updated_at"
+    static let tagColumns = "t.id, t.name, t.image_id, t.status, t.digest, t.created_at, t.updated_at, t.version"
 
     /// Keeps the caller to its namespaces of the region, alias `n`: parameters $2 (region), $3
     /// (organization) and $4 (project or NULL).
@@ -71,7 +71,8 @@ extension Image {
             size: try row.int64(offset + 6),
             createdAt: try row.timestamp(offset + 7),
             updatedAt: try row.timestamp(offset + 8),
-            tags: tags.isEmpty ? [] : tags.split(separator: ",").map(String.init))
+            tags: tags.isEmpty ? [] : tags.split(separator: ",").map(String.init),
+            version: try row.int64(offset + 10))
     }
 }
 
@@ -85,6 +86,7 @@ extension Tag {
             status: Image.Status(rawValue: try row.string(offset + 3)) ?? .unknown,
             digest: try row.string(offset + 4),
             createdAt: try row.timestamp(offset + 5),
-            updatedAt: try row.timestamp(offset + 6))
+            updatedAt: try row.timestamp(offset + 6),
+            version: try row.int64(offset + 7))
     }
 }
