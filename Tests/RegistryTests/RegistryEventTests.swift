@@ -8,7 +8,8 @@ import Testing
             {"events":[{"id":"e1","action":"push","target":{"mediaType":"application/vnd.oci.image.index.v1+json",
             "digest":"sha256:aa","repository":"ns/app","tag":"v1","references":[
             {"mediaType":"application/vnd.oci.image.manifest.v1+json","size":400,"digest":"sha256:bb"},
-            {"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","size":10,"digest":"sha256:cc"}]}},
+            {"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","size":10,"digest":"sha256:cc"}]},
+            "request":{"id":"req-1","addr":"10.0.0.1"},"actor":{"name":"SCWKEY"}},
             {"id":"e2","action":"push","target":{"mediaType":"application/octet-stream","digest":"sha256:cc","repository":"ns/app"}},
             {"id":"e3","action":"pull","target":{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:aa","repository":"ns/app"}},
             {"id":"e4","action":"delete","target":{"digest":"sha256:aa","repository":"ns/app"}},
@@ -21,6 +22,8 @@ import Testing
             return
         }
         #expect(digest == "sha256:aa" && tag == "v1")
+        #expect(events[0].actor == "SCWKEY" && events[0].requestID == "req-1")
+        #expect(events[1].actor == nil && events[1].requestID == nil)
         #expect(references.map(\.isManifest) == [true, false])
         #expect(events[1].change == .deleteManifest(digest: "sha256:aa"))
         #expect(events[2].change == .deleteTag("v1"))
