@@ -43,8 +43,10 @@ extension OpenAPIDocument {
         "operationId": "GetImage",
         "tags": ["Images"],
         "summary": "Get an image",
+        "parameters": [{"$ref": "#/components/parameters/IfNoneMatch"}],
         "responses": {
           "200": {"$ref": "#/components/responses/Image"},
+          "304": {"$ref": "#/components/responses/NotModified"},
           "400": {"$ref": "#/components/responses/InvalidArguments"},
           "401": {"$ref": "#/components/responses/DeniedAuthentication"},
           "404": {"$ref": "#/components/responses/NotFound"},
@@ -56,6 +58,7 @@ extension OpenAPIDocument {
         "operationId": "UpdateImage",
         "tags": ["Images"],
         "summary": "Change who may pull an image; the next registry token follows it",
+        "parameters": [{"$ref": "#/components/parameters/IfMatch"}, {"$ref": "#/components/parameters/IdempotencyKey"}],
         "requestBody": {"required": false, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UpdateImageRequest"}}}},
         "responses": {
           "200": {"$ref": "#/components/responses/Image"},
@@ -64,7 +67,9 @@ extension OpenAPIDocument {
           "404": {"$ref": "#/components/responses/NotFound"},
           "405": {"$ref": "#/components/responses/MethodNotAllowed"},
           "409": {"$ref": "#/components/responses/Conflict"},
+          "412": {"$ref": "#/components/responses/PreconditionFailed"},
           "413": {"$ref": "#/components/responses/PayloadTooLarge"},
+          "422": {"$ref": "#/components/responses/IdempotencyKeyReused"},
           "default": {"$ref": "#/components/responses/Error"}
         }
       },
@@ -72,12 +77,16 @@ extension OpenAPIDocument {
         "operationId": "DeleteImage",
         "tags": ["Images"],
         "summary": "Delete an image: marked deleting, its manifests deleted in the registry, then removed",
+        "parameters": [{"$ref": "#/components/parameters/IfMatch"}, {"$ref": "#/components/parameters/IdempotencyKey"}],
         "responses": {
           "200": {"$ref": "#/components/responses/Image"},
           "400": {"$ref": "#/components/responses/InvalidArguments"},
           "401": {"$ref": "#/components/responses/DeniedAuthentication"},
           "404": {"$ref": "#/components/responses/NotFound"},
           "405": {"$ref": "#/components/responses/MethodNotAllowed"},
+          "409": {"$ref": "#/components/responses/Conflict"},
+          "412": {"$ref": "#/components/responses/PreconditionFailed"},
+          "422": {"$ref": "#/components/responses/IdempotencyKeyReused"},
           "default": {"$ref": "#/components/responses/Error"}
         }
       }
@@ -113,8 +122,10 @@ extension OpenAPIDocument {
         "operationId": "GetTag",
         "tags": ["Images"],
         "summary": "Get a tag",
+        "parameters": [{"$ref": "#/components/parameters/IfNoneMatch"}],
         "responses": {
           "200": {"$ref": "#/components/responses/Tag"},
+          "304": {"$ref": "#/components/responses/NotModified"},
           "400": {"$ref": "#/components/responses/InvalidArguments"},
           "401": {"$ref": "#/components/responses/DeniedAuthentication"},
           "404": {"$ref": "#/components/responses/NotFound"},
@@ -127,7 +138,9 @@ extension OpenAPIDocument {
         "tags": ["Images"],
         "summary": "Delete one tag, in the registry too; refused when another tag shares its digest, unless force",
         "parameters": [
-          {"name": "force", "in": "query", "deprecated": true, "description": "Also delete the image's other tags on the same digest.", "schema": {"anyOf": [{"type": "boolean"}, {"const": ""}], "default": false}}
+          {"name": "force", "in": "query", "deprecated": true, "description": "Also delete the image's other tags on the same digest.", "schema": {"anyOf": [{"type": "boolean"}, {"const": ""}], "default": false}},
+          {"$ref": "#/components/parameters/IfMatch"},
+          {"$ref": "#/components/parameters/IdempotencyKey"}
         ],
         "responses": {
           "200": {"$ref": "#/components/responses/Tag"},
@@ -135,7 +148,9 @@ extension OpenAPIDocument {
           "401": {"$ref": "#/components/responses/DeniedAuthentication"},
           "404": {"$ref": "#/components/responses/NotFound"},
           "405": {"$ref": "#/components/responses/MethodNotAllowed"},
-          "412": {"description": "Another tag of the image names the same digest and force is not true.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/TagInUseError"}}}},
+          "409": {"$ref": "#/components/responses/Conflict"},
+          "412": {"description": "Another tag of the image names the same digest and force is not true (TagInUseError), or If-Match names no ETag the tag has (PreconditionFailedError); nothing was changed.", "content": {"application/json": {"schema": {"anyOf": [{"$ref": "#/components/schemas/TagInUseError"}, {"$ref": "#/components/schemas/PreconditionFailedError"}]}}}},
+          "422": {"$ref": "#/components/responses/IdempotencyKeyReused"},
           "default": {"$ref": "#/components/responses/Error"}
         }
       }
@@ -207,8 +222,8 @@ extension OpenAPIDocument {
 """#
 
     static let imageResponses = #"""
-      "Image": {"description": "The image.", "headers": {"X-Request-Id": {"$ref": "#/components/headers/X-Request-Id"}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Image"}}}},
-      "Tag": {"description": "The tag.", "headers": {"X-Request-Id": {"$ref": "#/components/headers/X-Request-Id"}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Tag"}}}},
+      "Image": {"description": "The image.", "headers": {"X-Request-Id": {"$ref": "#/components/headers/X-Request-Id"}, "ETag": {"$ref": "#/components/headers/ETag"}, "Idempotent-Replayed": {"$ref": "#/components/headers/Idempotent-Replayed"}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Image"}}}},
+      "Tag": {"description": "The tag.", "headers": {"X-Request-Id": {"$ref": "#/components/headers/X-Request-Id"}, "ETag": {"$ref": "#/components/headers/ETag"}, "Idempotent-Replayed": {"$ref": "#/components/headers/Idempotent-Replayed"}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Tag"}}}},
 
 """#
 }

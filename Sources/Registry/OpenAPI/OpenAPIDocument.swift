@@ -188,12 +188,12 @@ public enum OpenAPIDocument {
     },
     "parameters": {
       "IdempotencyKey": {"name": "Idempotency-Key", "in": "header", "description": "Makes the write safe to retry (draft-ietf-httpapi-idempotency-key-header): a retry with the same key and the same request (method, path, body) within 24 h gets the first successful response again, with Idempotent-Replayed: true, without running again. Keys belong to the caller's organization; 1 to 255 printable ASCII characters, bare or as a quoted Structured Field string. Only successful responses are stored: a refused request may be retried with its key.", "schema": {"type": "string", "minLength": 1, "maxLength": 257, "pattern": "^(\"[!#-\\[\\]-~]([ !#-\\[\\]-~]{0,253}[!#-\\[\\]-~])?\"|[!#-\\[\\]-~]([ !#-\\[\\]-~]{0,253}[!#-\\[\\]-~])?)$"}},
-      "IfMatch": {"name": "If-Match", "in": "header", "description": "Apply the write only while the namespace's ETag is one of these (strong comparison; * matches any); otherwise 412.", "schema": {"type": "string"}},
-      "IfNoneMatch": {"name": "If-None-Match", "in": "header", "description": "Answer 304 without a body when the namespace's ETag is one of these (weak comparison; * matches any).", "schema": {"type": "string"}},
+      "IfMatch": {"name": "If-Match", "in": "header", "description": "Apply the write only while the resource's (namespace's, image's or tag's) ETag is one of these (strong comparison; * matches any); otherwise 412.", "schema": {"type": "string"}},
+      "IfNoneMatch": {"name": "If-None-Match", "in": "header", "description": "Answer 304 without a body when the resource's (namespace's, image's or tag's) ETag is one of these (weak comparison; * matches any).", "schema": {"type": "string"}},
       "Region": {"name": "region", "in": "path", "required": true, "description": "One of the regions the service is configured for.", "schema": {"type": "string", "enum": ["fr-par","nl-ams","pl-waw"]}}
     },
     "headers": {
-      "ETag": {"description": "The namespace's strong entity tag: changes with every change of the namespace. Send it back in If-Match or If-None-Match.", "schema": {"type": "string"}},
+      "ETag": {"description": "The resource's strong entity tag: changes with every change of the namespace, image (a push's new tag or size included) or tag. Send it back in If-Match or If-None-Match.", "schema": {"type": "string"}},
       "Idempotent-Replayed": {"description": "true on a response given again for a retried Idempotency-Key; absent when the request ran.", "schema": {"const": "true"}},
       "X-Request-Id": {"description": "The caller's request id when it sent a sane one, else a new UUID.", "schema": {"type": "string", "minLength": 1, "maxLength": 128}}
     },
@@ -205,8 +205,8 @@ public enum OpenAPIDocument {
       "NotFound": {"description": "No such namespace, image or tag (or one of another organization), or no such route.", "content": {"application/json": {"schema": {"anyOf": [{"$ref": "#/components/schemas/NotFoundError"}, {"$ref": "#/components/schemas/Error"}]}}}},
       "MethodNotAllowed": {"description": "The path exists, not for this method.", "headers": {"Allow": {"required": true, "schema": {"type": "string"}}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "Conflict": {"description": "The name is taken in the region, the namespace or image is being deleted, or another request with the same Idempotency-Key is running (idempotency_key_in_use, with Retry-After: 1).", "content": {"application/json": {"schema": {"anyOf": [{"$ref": "#/components/schemas/ConflictError"}, {"$ref": "#/components/schemas/TransientStateError"}, {"$ref": "#/components/schemas/IdempotencyKeyInUseError"}]}}}},
-      "NotModified": {"description": "If-None-Match names the namespace's current ETag: no body.", "headers": {"ETag": {"$ref": "#/components/headers/ETag"}}},
-      "PreconditionFailed": {"description": "If-Match names no ETag the namespace has: it changed since the caller read it; nothing was changed.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PreconditionFailedError"}}}},
+      "NotModified": {"description": "If-None-Match names the resource's current ETag: no body.", "headers": {"ETag": {"$ref": "#/components/headers/ETag"}}},
+      "PreconditionFailed": {"description": "If-Match names no ETag the resource (namespace, image or tag) has: it changed since the caller read it; nothing was changed.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PreconditionFailedError"}}}},
       "IdempotencyKeyReused": {"description": "The Idempotency-Key was used within 24 h for another request (method, path or body differ).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/IdempotencyKeyReusedError"}}}},
       "PayloadTooLarge": {"description": "The body is larger than 64 KiB.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
       "Error": {"description": "The database is unavailable (503, retry) or an unexpected failure (500).", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
