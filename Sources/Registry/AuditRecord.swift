@@ -6,12 +6,15 @@ public struct AuditRecord: Sendable, Equatable {
     public let id: Int64
     /// Microseconds since the Unix epoch: when the change was made (inside its transaction).
     public let at: Int64
-    /// The API key that made the change; nil for the operator's command line.
+    /// The API key that made the change (for a push, the registry's actor); nil for the operator's
+    /// command line.
     public let accessKey: String?
     public let organizationID: UUID
     /// The request's `X-Request-Id`; nil for the command line.
     public let requestID: String?
-    /// `namespace.create`, `namespace.update`, `namespace.delete`, `api_key.create`, `api_key.revoke`.
+    /// `namespace.create`, `namespace.update`, `namespace.delete`, `api_key.create`, `api_key.revoke`;
+    /// `image.update`, `image.delete`, `tag.delete` (API) and `image.push`, `tag.push`, `tag.update`,
+    /// `tag.delete` (registry notifications, the actor as access key: migration 0011).
     public let action: String
     public let resourceType: String
     public let resourceID: String
