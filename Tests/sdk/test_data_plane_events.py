@@ -75,6 +75,8 @@ def test_login_and_token_shape(plane):
     assert status == 200 and body["expires_in"] == 300 and body["token"] == body["access_token"]
     claims = jwt_claims(body["token"])
     assert claims["aud"] == "rg.fr-par.scw.cloud" and claims["exp"] - claims["iat"] == 300
+    # The subject is the access key: the registry's notifications name it as the pusher (audit trail).
+    assert claims["sub"] == owner["access"]
     status, body = token(plane, [f"repository:{namespace['name']}/app:pull,push,delete"], f"nologin:{owner['secret']}")
     assert access(body)[("repository", f"{namespace['name']}/app")] == ["pull", "push", "delete"]
     login = plane.skopeo("login", "--tls-verify=false", "-u", "nologin", "-p", owner["secret"], plane.registries["fr-par"])

@@ -2,7 +2,9 @@
 registryd's; who may push and pull, and exact image and namespace sizes seen through the API."""
 
 import concurrent.futures
+import json
 import os
+import subprocess
 import uuid
 
 import pytest
@@ -40,6 +42,25 @@ def test_owner_push_records_the_image_with_its_exact_size(plane, tmp_path):
         plane.get_namespace(owner, namespace)), what="namespace size and image_count")
     assert current["updated_at"] > namespace["updated_at"]
     assert plane.inspect(f"{namespace['name']}/app", "v1", owner).returncode == 0
+
+
+def test_a_push_is_audited_with_the_access_key_that_pushed(plane, tmp_path):
+    owner = plane.create_key()
+    namespace = plane.namespace(owner, unique("audit"))
+    layout, _ = simple_image(str(tmp_path / "img"))
+    assert plane.push(layout, "v1", f"{namespace['name']}/app", owner).returncode == 0
+    image_id = poll(lambda: plane.sql(f"SELECT id FROM images WHERE namespace_id = '{namespace['id']}'") or None,
+                    what="image recorded")
+    environment = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "DATABASE_URL": plane.database_url}
+    listed = subprocess.run([plane.binary, "audit", "list", "--resource-id", image_id, "--json"], env=environment,
+                            check=True, capture_output=True, text=True).stdout
+    records = [json.loads(line) for line in listed.splitlines()]
+    assert [record["action"] for record in records] == ["image.push"]
+    assert records[0]["access_key"] == owner["access"] and records[0]["organization_id"] == owner["organization_id"]
+    assert records[0]["request_id"]
+    tags = plane.sql(f"SELECT action || ' ' || access_key FROM audit_log WHERE resource_type = 'tag' "
+                     f"AND organization_id = '{owner['organization_id']}'")
+    assert tags == f"tag.push {owner['access']}"
 
 
 def test_other_organization_and_other_project_are_denied(plane, tmp_path):
