@@ -53,7 +53,10 @@ CREATE TRIGGER tags_version
 --
 -- Skipped when this transaction has already written the image row (its xmin is ours): that write
 -- bumped the version (or inserted the row, which nobody else has seen), so no ETag read before
--- this transaction can match after it. A push upserts its image first, so this saves an UPDATE
+-- this transaction can match after it. (Every writer that adds or removes tags writes the image
+-- first with a change, updated_at = now(), or not at all: a no-op first write, which would leave the
+-- version, is only the API's repeated image delete, which touches no tag.) A push upserts its
+-- image first, so this saves an UPDATE
 -- per pushed tag on the event path (README, "Images and tags": the cost of this migration for an
 -- event, measured with and without that UPDATE).
 CREATE FUNCTION tags_bump_image_version() RETURNS trigger
