@@ -2,6 +2,7 @@ import Foundation
 import Registry
 import Testing
 import TestSupport
+import Threads
 
 /// ETag, If-Match and If-None-Match on images and tags, against a real service and database,
 /// with images and tags pushed through the event receiver's statement.
@@ -159,5 +160,63 @@ import TestSupport
             return try await group.reduce(into: [Int]()) { $0.append($1) }
         }
         #expect(deletes.sorted() == [200] + Array(repeating: 412, count: 7))
+    }
+
+    /// The race made certain, as `ConditionalRequestTests` does for namespaces: a second connection
+    /// holds the image's (then the tag's) row lock while two writes with the same If-Match arrive,
+    /// so both have started before either writes. A version read before the write would let both
+    /// through; the check in the writing (or locking) statement lets exactly one.
+    @Test func twoWritesHeldAtTheRowLockWithOneIfMatchGiveOneWinner() async throws {
+        let service = try TestService(fairness: .none)
+        service.purger.stop()
+        let client = try service.client()
+        let pushes = try await ImagePushes(service: service, client: client, namespace: "etag-held")
+        try await pushes.push("app", tag: "latest", digest: "sha256:one")
+        let id = try #require(try await pushes.image("app")["id"] as? String)
+        let tagID = try await pushes.tagID(id, "latest")
+        let imageETag = try #require(try await client.get("\(base)/images/\(id)").header("ETag"))
+        let tagETag = try #require(try await client.get("\(base)/tags/\(tagID)").header("ETag"))
+        let patch = try JSONSerialization.data(withJSONObject: ["visibility": "public"])
+        let cases: [(lock: String, waiting: String, method: String, path: String, body: Data?, etag: String)] = [
+            ("SELECT 1 FROM images WHERE id = '\(id)' FOR UPDATE", "%UPDATE images%", "PATCH", "\(base)/images/\(id)",
+             patch, imageETag),
+            ("SELECT 1 FROM tags WHERE id = '\(tagID)' FOR UPDATE", "%FOR UPDATE OF n, t%", "DELETE", "\(base)/tags/\(tagID)",
+             nil, tagETag),
+        ]
+        let pool = service.database.pool
+        for held in cases {
+            let (lock, waiting) = (held.lock, held.waiting)
+            let holding = Locked(false)
+            let release = Locked(false)
+            let holder = Task {
+                try await blocking {
+                    try pool.withConnection { connection in
+                        try connection.withTransaction { connection in
+                            _ = try connection.query(lock)
+                            holding.withLock { $0 = true }
+                            let deadline = ContinuousClock.now.advanced(by: .seconds(20))
+                            while !release.withLock({ $0 }) && ContinuousClock.now < deadline { Thread.sleep(forTimeInterval: 0.01) }
+                        }
+                    }
+                }
+            }
+            #expect(await eventually { holding.withLock { $0 } })
+            let data = held.body
+            let headers = ["If-Match": held.etag, "Content-Type": "application/json"]
+            async let first = client.send(held.method, held.path, body: data, headers: headers)
+            async let second = client.send(held.method, held.path, body: data, headers: headers)
+            let bothWaiting = try await eventually(timeout: .seconds(10)) {
+                try await pool.run { connection in
+                    try connection.query(
+                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE $1",
+                        [waiting]).first?.int64(0) ?? 0
+                } >= 2
+            }
+            #expect(bothWaiting, "\(held.method) \(held.path)")
+            release.withLock { $0 = true }
+            try await holder.value
+            let statuses = try await [first.status, second.status].sorted()
+            #expect(statuses == [200, 412], "\(held.method) \(held.path)")
+        }
     }
 }
