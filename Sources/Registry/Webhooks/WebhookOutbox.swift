@@ -1,0 +1,82 @@
+import Postgres
+
+/// The SQL of the webhook backlog (`webhook_deliveries`, migration 0011): one row per change event
+/// and endpoint, inserted by a trigger in the change's transaction, deleted once delivered.
+enum WebhookOutbox {
+    /// One event claimed for delivery: its id (the audit row's), how often it failed before, and
+    /// the JSON body every attempt sends unchanged.
+    struct PendingEvent {
+        let id: Int64
+        let attempts: Int
+        let body: [UInt8]
+    }
+
+    /// Makes the registered endpoints exactly `names`: new names start receiving the changes
+    /// committed from now on; a name no longer configured is dropped with its backlog.
+    static func register(_ names: [String], on connection: Connection) throws {
+        let array = "{" + names.joined(separator: ",") + "}"  // names are [a-z0-9_-]: no quoting
+        try connection.withTransaction { connection in
+            try connection.query("INSERT INTO webhook_endpoints (name) SELECT unnest($1::text[]) ON CONFLICT (name) DO NOTHING", [array])
+            try connection.query("DELETE FROM webhook_endpoints WHERE NOT (name = ANY($1::text[]))", [array])
+        } as Void
+    }
+
+    /// Locks up to `limit` due events of `endpoint`, oldest first, each the oldest pending event of
+    /// its resource for this endpoint (an event waits while an earlier one of its resource is in
+    /// backoff or claimed elsewhere); rows another instance holds are skipped. Call in a transaction:
+    /// the locks last until it ends.
+    static func claim(endpoint: String, limit: Int, on connection: Connection) throws(PostgresError) -> [PendingEvent] {
+        let rows = try connection.query("""
+            SELECT d.event_id, d.attempts,
+                   jsonb_build_object(
+                       'id', a.id::text, 'action', a.action,
+                       'resource_type', a.resource_type, 'resource_id', a.resource_id,
+                       'organization_id', a.organization_id,
+                       'at', to_char(a.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+                       'access_key', a.access_key, 'request_id', a.request_id,
+                       'before', a.before, 'after', a.after)::text
+            FROM webhook_deliveries d JOIN audit_log a ON a.id = d.event_id
+            WHERE d.endpoint = $1 AND d.next_attempt_at <= clock_timestamp()
+              AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e
+                              WHERE e.endpoint = d.endpoint AND e.resource_type = d.resource_type
+                                AND e.resource_id = d.resource_id AND e.event_id < d.event_id)
+            ORDER BY d.event_id
+            LIMIT $2
+            FOR UPDATE OF d SKIP LOCKED
+            """, [endpoint, limit])
+        var events: [PendingEvent] = []
+        events.reserveCapacity(rows.rowCount)
+        for row in rows.rows {
+            events.append(PendingEvent(id: try row.int64(0), attempts: Int(try row.int64(1)), body: Array(try row.string(2).utf8)))
+        }
+        return events
+    }
+
+    /// Deletes the rows of events `endpoint` has acknowledged.
+    static func settle(endpoint: String, delivered: [Int64], on connection: Connection) throws(PostgresError) {
+        guard !delivered.isEmpty else { return }
+        let array = "{" + delivered.map(String.init).joined(separator: ",") + "}"
+        try connection.query("DELETE FROM webhook_deliveries WHERE endpoint = $1 AND event_id = ANY($2::bigint[])", [endpoint, array])
+    }
+
+    /// Records a failed attempt: the event (and every later one of its resource) waits `delay`.
+    static func postpone(endpoint: String, event: Int64, delay: Duration, reason: String,
+                         on connection: Connection) throws(PostgresError) {
+        try connection.query("""
+            UPDATE webhook_deliveries
+            SET attempts = attempts + 1, last_error = left($4, 500),
+                next_attempt_at = clock_timestamp() + $3::bigint * interval '1 millisecond'
+            WHERE endpoint = $1 AND event_id = $2
+            """, [endpoint, event, Int(delay / .milliseconds(1)), reason])
+    }
+
+    /// The backlog of `endpoint`: events pending, and the age of the oldest in milliseconds (0 when none).
+    static func backlog(endpoint: String, on connection: Connection) throws(PostgresError) -> (pending: Int, oldestAgeMilliseconds: Int) {
+        let row = try connection.query("""
+            SELECT count(*), COALESCE((EXTRACT(EPOCH FROM clock_timestamp() - min(a.at)) * 1000)::bigint, 0)
+            FROM webhook_deliveries d JOIN audit_log a ON a.id = d.event_id
+            WHERE d.endpoint = $1
+            """, [endpoint])[0]
+        return (Int(try row.int64(0)), Int(try row.int64(1)))
+    }
+}
