@@ -25,7 +25,10 @@
 -- webhook_endpoints holds the names in WEBHOOK_URLS; registryd writes it at start-up (adding new
 -- names, removing dropped ones with their backlog). No row there, no delivery stored: without
 -- WEBHOOK_URLS the trigger inserts nothing. An endpoint receives the changes made after it was
--- first registered.
+-- first registered. webhook_deliveries.endpoint has no foreign key to webhook_endpoints on
+-- purpose: its check would take a KEY SHARE lock on the endpoint's row in every write transaction,
+-- and many concurrent lockers of one row churn through MultiXacts. Registration deletes the rows of
+-- dropped endpoints itself (including any a transaction racing with it inserted).
 
 CREATE TABLE webhook_endpoints (
     name          text        PRIMARY KEY,
@@ -33,7 +36,7 @@ CREATE TABLE webhook_endpoints (
 );
 
 CREATE TABLE webhook_deliveries (
-    endpoint        text        NOT NULL REFERENCES webhook_endpoints (name) ON DELETE CASCADE,
+    endpoint        text        NOT NULL,  -- no foreign key: see below
     event_id        bigint      NOT NULL REFERENCES audit_log (id) ON DELETE CASCADE,
     resource_type   text        NOT NULL,
     resource_id     text        NOT NULL,

@@ -126,7 +126,7 @@ public final class WebhookReceiver: @unchecked Sendable {
             // Recorded before answering: what the sender may count as delivered was seen here.
             lock.withLock { received.append(delivery) }
             let response = Array("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".utf8)
-            guard write(connection, response, response.count) == response.count else { return }
+            guard send(connection, response, response.count, Int32(MSG_NOSIGNAL)) == response.count else { return }
         }
     }
 

@@ -18,6 +18,7 @@ enum WebhookOutbox {
         try connection.withTransaction { connection in
             try connection.query("INSERT INTO webhook_endpoints (name) SELECT unnest($1::text[]) ON CONFLICT (name) DO NOTHING", [array])
             try connection.query("DELETE FROM webhook_endpoints WHERE NOT (name = ANY($1::text[]))", [array])
+            try connection.query("DELETE FROM webhook_deliveries WHERE NOT (endpoint = ANY($1::text[]))", [array])
         } as Void
     }
 
