@@ -4,11 +4,12 @@
   delivery throughput  a backlog of --events audit rows inserted in one statement (1,000 resources),
                        timed until a local receiver (Python, verifying every signature with hmac)
                        has all of them: events/s delivered by one endpoint's worker
-  lag under create     wrk runs the create benchmark (64 connections) while the receiver records
-                       each event's delay (arrival minus the change's audit time) and /metrics is
-                       sampled for the oldest pending event's age; then the time to drain the rest
+  lag under create     wrk runs the create benchmark (64 connections) in rounds alternating without and
+                       with the webhook (the cost on the write path, interleaved), while the receiver
+                       records each event's delay (arrival minus the change's audit time) and /metrics
+                       is sampled for the backlog; then the time to drain what is left
 
-    python3 bench/webhook_bench.py [--seconds 5] [--events 10000] [--binary PATH]   (default: builds release)
+    python3 bench/webhook_bench.py [--seconds 5] [--rounds 2] [--events 10000] [--binary PATH]   (default: builds release)
 """
 
 import argparse
@@ -17,6 +18,7 @@ import hmac
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -75,6 +77,20 @@ def wait_until_received(count: int, timeout: float) -> float:
     raise RuntimeError(f"the receiver did not get {count} events within {timeout} s")
 
 
+samples = []
+
+
+def sample(base: str, done: threading.Event):
+    """Samples the endpoint's backlog gauges from /metrics every 250 ms until `done`."""
+    while not done.is_set():
+        try:
+            samples.append((metric(base, "registryd_webhook_pending_events"),
+                            metric(base, "registryd_webhook_oldest_pending_age_seconds")))
+        except OSError:
+            pass
+        time.sleep(0.25)
+
+
 def percentile(values: list, fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else 0.0
@@ -84,12 +100,14 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--events", type=int, default=10000)
+    parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--binary")
     arguments, _ = parser.parse_known_args()  # make bench passes bench.py's options too
     binary = arguments.binary
     if not binary:
         run(["swift", "build", "-c", "release", "--product", "registryd"], cwd=ROOT)
         binary = run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=ROOT).stdout.strip() + "/registryd"
+    creates, after_load, received = {"plain": [], "hooks": []}, [], []
     server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -104,61 +122,79 @@ def main():
             environment = {"PATH": os.environ["PATH"], "DATABASE_URL": database, "MIGRATIONS_DIR": f"{ROOT}/migrations",
                            "PORT": str(free_port()), "LISTEN_ADDRESS": "127.0.0.1", "LOG_LEVEL": "warning",
                            "WEBHOOK_URLS": f"bench=http://127.0.0.1:{server.server_address[1]}/hooks",
-                           "WEBHOOK_SECRET_BENCH": SECRET, "DB_WRITES_PER_ORG": "0"}
+                           "WEBHOOK_SECRET_BENCH": SECRET, "DB_WRITES_PER_ORG": "0", "NAMESPACE_QUOTA": "100000000"}
             run([binary, "migrate"], env=environment)
             output = run([binary, "api-key", "create", "--organization-id", ORGANIZATION], env=environment).stdout
             token = re.search(r"secret_key:\s+(\S+)", output).group(1)
-            process = subprocess.Popen([binary, "serve"], env=environment, stderr=subprocess.DEVNULL)
             base = f"http://127.0.0.1:{environment['PORT']}"
-            wait_for(base)
+            plain = {name: value for name, value in environment.items() if not name.startswith("WEBHOOK_")}
+
+            def start(variables):
+                started = subprocess.Popen([binary, "serve"], env=variables, stderr=subprocess.DEVNULL)
+                wait_for(base)
+                return started
+
+            def stop(started):
+                started.terminate()
+                started.wait()
 
             # Throughput: a backlog inserted at once, drained by the endpoint's worker.
+            process = start(environment)
             psql(database, "INSERT INTO audit_log (organization_id, request_id, action, resource_type, resource_id, after) "
                  f"SELECT '{ORGANIZATION}', 'bench', 'namespace.update', 'namespace', 'bulk-' || (g % 1000), "
                  f"jsonb_build_object('n', g) FROM generate_series(1, {arguments.events}) g")
             drain = wait_until_received(arguments.events, timeout=600)
+            stop(process)
+            process = None
 
-            # Lag under the create benchmark.
-            with Receiver.lock:
-                Receiver.received.clear()
-            samples, sampling = [], threading.Event()
-
-            def sample():
-                while not sampling.is_set():
-                    try:
-                        samples.append((metric(base, "registryd_webhook_pending_events"),
-                                        metric(base, "registryd_webhook_oldest_pending_age_seconds")))
-                    except OSError:
-                        pass
-                    time.sleep(0.25)
-            sampler = threading.Thread(target=sample)
-            sampler.start()
+            # Lag under the create benchmark, in rounds alternating without and with the webhook.
             script = os.path.join(directory, "create.lua")
             with open(script, "w") as handle:
                 handle.write(CREATE_LUA.replace("TOKEN", token))
-            creates = bench.wrk(base, script, arguments.seconds)
-            created = int(psql(database, "SELECT count(*) FROM audit_log WHERE action = 'namespace.create'"))
-            after_load = wait_until_received(created, timeout=600)
-            sampling.set()
-            sampler.join()
+            for round_index in range(arguments.rounds):
+                for mode in ("plain", "hooks"):
+                    process = start(plain if mode == "plain" else environment)
+                    if mode == "plain":
+                        creates[mode].append(bench.wrk(base, script, arguments.seconds))
+                        stop(process)
+                        continue
+                    with Receiver.lock:
+                        Receiver.received.clear()
+                    first = int(psql(database, "SELECT COALESCE(max(id), 0) FROM audit_log"))
+                    sampling = threading.Event()
+                    sampler = threading.Thread(target=sample, args=(base, sampling))
+                    sampler.start()
+                    creates[mode].append(bench.wrk(base, script, arguments.seconds))
+                    created = int(psql(database, f"SELECT count(*) FROM audit_log WHERE id > {first}"))
+                    after_load.append(wait_until_received(created, timeout=600))
+                    sampling.set()
+                    sampler.join()
+                    with Receiver.lock:
+                        received.extend(Receiver.received)
+                    stop(process)
+            process = None
         finally:
             if process:
                 process.terminate()
                 process.wait()
             cluster.stop()
             server.shutdown()
-    with Receiver.lock:
-        received = list(Receiver.received)
     delays = [(arrived - at) * 1000 for _, arrived, at, _ in received]
+    plain_rps = statistics.median(run["rps"] for run in creates["plain"])
+    hooks_rps = statistics.median(run["rps"] for run in creates["hooks"])
     report = {
         "backlog_events": arguments.events, "backlog_drain_s": round(drain, 3),
         "delivered_per_s": round(arguments.events / drain, 1),
-        "create_rps_with_webhook": creates["rps"], "create_non_2xx": creates["non_2xx"], "creates_committed": created,
+        "create_rps_without_webhook": [run["rps"] for run in creates["plain"]],
+        "create_rps_with_webhook": [run["rps"] for run in creates["hooks"]],
+        "create_with_vs_without_webhook": round(hooks_rps / plain_rps, 3),
+        "create_non_2xx": sum(run["non_2xx"] for mode in creates for run in creates[mode]),
+        "events_under_load": len(received),
         "delivery_delay_ms_p50": round(percentile(delays, 0.5), 1), "delivery_delay_ms_p99": round(percentile(delays, 0.99), 1),
         "delivery_delay_ms_max": round(max(delays, default=0), 1),
         "max_pending_events_seen": max((pending for pending, _ in samples), default=0),
         "max_oldest_pending_age_s_seen": max((age for _, age in samples), default=0),
-        "drain_after_load_s": round(after_load, 3),
+        "drain_after_load_s": [round(value, 3) for value in after_load],
         "bad_signatures": sum(1 for entry in received if not entry[3]),
     }
     print(json.dumps(report, indent=2))

@@ -71,12 +71,15 @@ enum WebhookOutbox {
             """, [endpoint, event, Int(delay / .milliseconds(1)), reason])
     }
 
-    /// The backlog of `endpoint`: events pending, and the age of the oldest in milliseconds (0 when none).
+    /// The backlog of `endpoint`: events pending, and the age of the oldest in milliseconds (0 when
+    /// none). The oldest is taken as the one with the lowest id (an index lookup; ids follow insert
+    /// time), the count scans the endpoint's rows of the primary key.
     static func backlog(endpoint: String, on connection: Connection) throws(PostgresError) -> (pending: Int, oldestAgeMilliseconds: Int) {
         let row = try connection.query("""
-            SELECT count(*), COALESCE((EXTRACT(EPOCH FROM clock_timestamp() - min(a.at)) * 1000)::bigint, 0)
-            FROM webhook_deliveries d JOIN audit_log a ON a.id = d.event_id
-            WHERE d.endpoint = $1
+            SELECT (SELECT count(*) FROM webhook_deliveries WHERE endpoint = $1),
+                   COALESCE((SELECT (EXTRACT(EPOCH FROM clock_timestamp() - a.at) * 1000)::bigint
+                             FROM webhook_deliveries d JOIN audit_log a ON a.id = d.event_id
+                             WHERE d.endpoint = $1 ORDER BY d.event_id LIMIT 1), 0)
             """, [endpoint])[0]
         return (Int(try row.int64(0)), Int(try row.int64(1)))
     }

@@ -26,6 +26,8 @@ final class WebhookWorker: @unchecked Sendable {
 
     /// Longest response body read from a receiver; the rest is not even received.
     static let maxResponseBytes = 64 * 1024
+    /// The pause after a partial batch (see `run`).
+    static let streamingPause = Duration.milliseconds(50)
     /// How often the backlog gauges are refreshed from the database.
     static let backlogRefreshInterval = Duration.seconds(1)
 
@@ -93,7 +95,14 @@ final class WebhookWorker: @unchecked Sendable {
                     pause = backoff.delay(afterFailures: failuresInARow, jitter: Double.random(in: 0..<1))
                 } else {
                     if round.delivered > 0 { failuresInARow = 0 }
-                    if round.claimed == settings.batchSize { pause = .zero }
+                    // A full batch: more is waiting, claim again at once. A partial one under a
+                    // steady stream: a short pause (at most 50 ms) keeps the delivery delay well
+                    // under the poll interval while letting events gather into fewer transactions.
+                    if round.claimed == settings.batchSize {
+                        pause = .zero
+                    } else if round.claimed > 0 {
+                        pause = min(settings.pollInterval, Self.streamingPause)
+                    }
                 }
             } catch {
                 if !databaseFailing {
