@@ -26,6 +26,8 @@ final class WebhookWorker: @unchecked Sendable {
 
     /// Longest response body read from a receiver; the rest is not even received.
     static let maxResponseBytes = 64 * 1024
+    /// How long one round keeps posting before it commits what was delivered and claims anew.
+    static let maxRoundDuration = Duration.seconds(10)
     /// The pause after a partial batch (see `run`).
     static let streamingPause = Duration.milliseconds(50)
     /// How often the backlog gauges are refreshed from the database.
@@ -159,8 +161,11 @@ final class WebhookWorker: @unchecked Sendable {
             let events = try WebhookOutbox.claim(endpoint: endpoint.name, limit: settings.batchSize, on: connection)
             var round = Round(claimed: events.count)
             var delivered: [Int64] = []
+            let started = ContinuousClock.now
             for event in events {
-                if stopping { break }
+                // A slow receiver must not keep the claim's transaction open for a whole batch of
+                // timeouts (it would hold back vacuum, and a crash would repeat more deliveries).
+                if stopping || ContinuousClock.now - started > Self.maxRoundDuration { break }
                 if let reason = post(event) {
                     round.failed = true
                     let delay = backoff.delay(afterFailures: event.attempts + 1, jitter: Double.random(in: 0..<1))
