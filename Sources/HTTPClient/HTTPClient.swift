@@ -33,6 +33,35 @@ public enum HTTPClient {
                             timeout: Duration = .seconds(10), maxBodyBytes: Int? = nil) throws(Failure) -> Response {
         guard initialized, let handle = curl_easy_init() else { throw Failure(description: "libcurl could not start") }
         defer { curl_easy_cleanup(handle) }
+        return try perform(on: handle, method, url, headers: headers, body: body, timeout: timeout, maxBodyBytes: maxBodyBytes)
+    }
+
+    /// One easy handle kept across requests, so that its connections (and TLS sessions) are reused:
+    /// for a caller that sends many requests to one host, such as a webhook endpoint's worker.
+    /// `@unchecked Sendable`: it may be created on one thread and used on another, one at a time.
+    public final class Session: @unchecked Sendable {
+        private let handle: UnsafeMutableRawPointer
+
+        /// Creates a session with no connection open yet.
+        public init() throws(Failure) {
+            guard HTTPClient.initialized, let handle = curl_easy_init() else { throw Failure(description: "libcurl could not start") }
+            self.handle = handle
+        }
+
+        deinit { curl_easy_cleanup(handle) }
+
+        /// As `HTTPClient.send`, on this session's connections. `curl_easy_reset` clears the last
+        /// request's options but keeps the live connections.
+        public func send(_ method: String, _ url: String, headers: [String] = [], body: [UInt8]? = nil,
+                         timeout: Duration = .seconds(10), maxBodyBytes: Int? = nil) throws(Failure) -> Response {
+            curl_easy_reset(handle)
+            return try HTTPClient.perform(on: handle, method, url, headers: headers, body: body, timeout: timeout,
+                                          maxBodyBytes: maxBodyBytes)
+        }
+    }
+
+    private static func perform(on handle: UnsafeMutableRawPointer, _ method: String, _ url: String, headers: [String], body: [UInt8]?,
+                                timeout: Duration, maxBodyBytes: Int?) throws(Failure) -> Response {
         var list: UnsafeMutablePointer<curl_slist>? = nil
         // "Expect:" turns off libcurl's 100-continue round trip for bodies over 1 KiB.
         for header in headers + (body == nil ? [] : ["Expect:"]) { list = curl_slist_append(list, header) }

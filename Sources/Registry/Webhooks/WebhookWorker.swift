@@ -23,6 +23,9 @@ final class WebhookWorker: @unchecked Sendable {
     private var isStopping = false
     private var isRunning = false
     private let counters = Locked(WebhookEndpointStatistics(name: ""))
+    /// The worker thread's libcurl handle: its connection to the endpoint (and TLS session) is kept
+    /// from one delivery to the next. Touched by that thread only.
+    private var session: HTTPClient.Session?
 
     /// Longest response body read from a receiver; the rest is not even received.
     static let maxResponseBytes = 64 * 1024
@@ -34,7 +37,7 @@ final class WebhookWorker: @unchecked Sendable {
     static let backlogRefreshInterval = Duration.seconds(1)
 
     /// `@unchecked Sendable`: `isStopping` and `isRunning` are guarded by `condition`, the
-    /// statistics by their own lock, the rest is immutable.
+    /// statistics by their own lock, `session` is the worker thread's own, the rest is immutable.
     init(endpoint: WebhookSettings.Endpoint, settings: WebhookSettings, connectionString: String, logger: Logger) {
         self.endpoint = endpoint
         self.settings = settings
@@ -195,8 +198,9 @@ final class WebhookWorker: @unchecked Sendable {
         ]
         let outcome: String?
         do {
-            let response = try HTTPClient.send("POST", endpoint.url, headers: headers, body: event.body,
-                                               timeout: settings.timeout, maxBodyBytes: Self.maxResponseBytes)
+            if session == nil { session = try HTTPClient.Session() }
+            let response = try session!.send("POST", endpoint.url, headers: headers, body: event.body,
+                                             timeout: settings.timeout, maxBodyBytes: Self.maxResponseBytes)
             outcome = (200..<300).contains(response.status) ? nil : "HTTP \(response.status)"
         } catch {
             outcome = error.description
