@@ -1,4 +1,3 @@
-import Registry
 @testable import Registry
 import Testing
 

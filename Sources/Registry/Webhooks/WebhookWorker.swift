@@ -22,7 +22,7 @@ final class WebhookWorker: @unchecked Sendable {
     private let condition = ConditionLock()
     private var isStopping = false
     private var isRunning = false
-    private let counters = Locked(WebhookEndpointStatistics(name: ""))
+    private let counters: Locked<WebhookEndpointStatistics>
     /// The worker thread's libcurl handle: its connection to the endpoint (and TLS session) is kept
     /// from one delivery to the next. Touched by that thread only.
     private var session: HTTPClient.Session?
@@ -44,7 +44,7 @@ final class WebhookWorker: @unchecked Sendable {
         self.connectionString = connectionString
         self.logger = logger
         backoff = RetryBackoff(base: settings.retryDelay, cap: settings.maxRetryDelay)
-        counters.withLock { $0 = WebhookEndpointStatistics(name: endpoint.name) }
+        counters = Locked(WebhookEndpointStatistics(name: endpoint.name))
     }
 
     /// The endpoint's counters and backlog as last seen.
