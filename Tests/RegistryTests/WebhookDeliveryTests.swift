@@ -134,6 +134,41 @@ import TestSupport
         print("webhooks: deliveries by instance \(perInstance)")
     }
 
+    @Test func aDeliveryCutShortByAKillIsRepeatedPromptlyAfterTheRestart() async throws {
+        let (url, pool, token) = try await prepareDatabase()
+        defer { pool.close() }
+        let receiver = try WebhookReceiver()
+        defer { receiver.stop() }
+        receiver.answerDelay = .seconds(30)  // records the POST, then keeps registryd waiting
+        let port = try RegistrydProcess.freePort()
+        let environment = [
+            "DATABASE_URL": url, "PORT": "\(port)", "LISTEN_ADDRESS": "127.0.0.1",
+            "WEBHOOK_URLS": "live=http://127.0.0.1:\(receiver.port)/hooks", "WEBHOOK_SECRET_LIVE": liveSecret,
+            "WEBHOOK_TIMEOUT_MS": "60000",
+        ]
+        let first = try RegistrydProcess(["serve"], environment: environment)
+        try await waitUntilHealthy(port: port, first)
+        let client = TestClient(baseURL: "http://127.0.0.1:\(port)", token: token)
+        #expect(try await client.post(path, ["name": "interrupted"]).status == 200)
+        #expect(await eventually(timeout: .seconds(10)) { receiver.deliveries.count == 1 })
+        first.send(SIGKILL)
+        _ = first.waitForExit()
+        receiver.answerDelay = .zero
+
+        // The killed process's claim went with its connection: no lease to wait out.
+        let restarted = ContinuousClock.now
+        let second = try RegistrydProcess(["serve"], environment: environment)
+        defer { second.terminate(); _ = second.waitForExit() }
+        try await waitUntilHealthy(port: port, second)
+        #expect(await eventually(timeout: .seconds(10)) { receiver.deliveries.count >= 2 })
+        let deliveries = receiver.deliveries
+        #expect(deliveries.count == 2 && deliveries[0].eventID == deliveries[1].eventID && deliveries[0].body == deliveries[1].body)
+        #expect(await eventually(timeout: .seconds(5)) {
+            (try? pool.withConnection { try $0.query("SELECT count(*) FROM webhook_deliveries")[0].int64(0) }) == 0
+        })
+        print("webhooks: the interrupted delivery was repeated \(ContinuousClock.now - restarted) after the restart began")
+    }
+
     // MARK: - Helpers
 
     /// A fresh, migrated database, a pool on it and an API key made before any endpoint exists

@@ -26,6 +26,13 @@ public final class WebhookReceiver: @unchecked Sendable {
     private var received: [Delivery] = []
     private var listener: Int32 = -1
     private var connections: Set<Int32> = []
+    private var delay: Duration = .zero
+
+    /// How long the receiver waits, after recording a delivery, before answering it.
+    public var answerDelay: Duration {
+        get { lock.withLock { delay } }
+        set { lock.withLock { delay = newValue } }
+    }
 
     /// Listens on a free port (or `port`).
     public init(port: UInt16 = 0) throws {
@@ -124,7 +131,11 @@ public final class WebhookReceiver: @unchecked Sendable {
                                     body: Array(buffer[bodyStart..<(bodyStart + length)]))
             buffer.removeFirst(bodyStart + length)
             // Recorded before answering: what the sender may count as delivered was seen here.
-            lock.withLock { received.append(delivery) }
+            let pause = lock.withLock { () -> Duration in
+                received.append(delivery)
+                return delay
+            }
+            if pause > .zero { Thread.sleep(forTimeInterval: Double(pause.components.seconds) + Double(pause.components.attoseconds) / 1e18) }
             let response = Array("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n".utf8)
             guard send(connection, response, response.count, Int32(MSG_NOSIGNAL)) == response.count else { return }
         }
