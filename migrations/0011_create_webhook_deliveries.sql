@@ -14,9 +14,10 @@
 --
 -- Order per resource: two changes of one resource are serialized by the resource's row lock, and
 -- the later one's audit row (an AFTER trigger, after the lock was granted) is inserted only once
--- the earlier one committed, so event_id order is commit order per resource. A delivery is claimed
--- only while no earlier event of the same resource is pending for the same endpoint (in backoff or
--- claimed by another instance): the NOT EXISTS of the claim, on webhook_deliveries_resource.
+-- the earlier one committed, so event_id order is commit order per resource. A claim takes the
+-- heads first, events with no earlier pending event of the same resource for the same endpoint (in
+-- backoff or claimed by another instance: the NOT EXISTS, on webhook_deliveries_resource), then
+-- the events that follow its own heads, which nobody else can take while it holds the heads.
 --
 -- Several instances: claims are SELECT ... FOR UPDATE SKIP LOCKED in a transaction held while the
 -- batch is posted; a killed instance's connection closes, its locks go with it and the rows are
