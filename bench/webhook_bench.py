@@ -3,7 +3,8 @@
 
   delivery throughput  a backlog of --events audit rows inserted in one statement (1,000 resources),
                        timed until a local receiver (Python, verifying every signature with hmac)
-                       has all of them: events/s delivered by one endpoint's worker
+                       has all of them: events/s delivered by one endpoint's worker; then a fifth
+                       as many on one resource (each event waits for the one before it)
   lag under create     wrk runs the create benchmark (64 connections) in rounds alternating without and
                        with the webhook (the cost on the write path, interleaved), while the receiver
                        records each event's delay (arrival minus the change's audit time) and /metrics
@@ -108,6 +109,7 @@ def main():
         run(["swift", "build", "-c", "release", "--product", "registryd"], cwd=ROOT)
         binary = run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=ROOT).stdout.strip() + "/registryd"
     creates, after_load, received = {"plain": [], "hooks": []}, [], []
+    hot_events, hot_drain, hot_ids = 0, 0.0, []
     server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -144,6 +146,17 @@ def main():
                  f"SELECT '{ORGANIZATION}', 'bench', 'namespace.update', 'namespace', 'bulk-' || (g % 1000), "
                  f"jsonb_build_object('n', g) FROM generate_series(1, {arguments.events}) g")
             drain = wait_until_received(arguments.events, timeout=600)
+            # One busy resource: every event behind the previous one of the same namespace.
+            with Receiver.lock:
+                Receiver.received.clear()
+            hot_events = arguments.events // 5
+            psql(database, "INSERT INTO audit_log (organization_id, request_id, action, resource_type, resource_id, after) "
+                 f"SELECT '{ORGANIZATION}', 'bench', 'namespace.update', 'namespace', 'hot', "
+                 f"jsonb_build_object('n', g) FROM generate_series(1, {hot_events}) g")
+            hot_drain = wait_until_received(hot_events, timeout=600)
+            with Receiver.lock:
+                hot_ids = [int(entry[0]) for entry in Receiver.received]
+                Receiver.received.clear()
             stop(process)
             process = None
 
@@ -185,6 +198,8 @@ def main():
     report = {
         "backlog_events": arguments.events, "backlog_drain_s": round(drain, 3),
         "delivered_per_s": round(arguments.events / drain, 1),
+        "one_resource_events": hot_events, "one_resource_delivered_per_s": round(hot_events / hot_drain, 1),
+        "one_resource_in_order": hot_ids == sorted(hot_ids),
         "create_rps_without_webhook": [run["rps"] for run in creates["plain"]],
         "create_rps_with_webhook": [run["rps"] for run in creates["hooks"]],
         "create_with_vs_without_webhook": round(hooks_rps / plain_rps, 3),
