@@ -27,6 +27,11 @@ import Testing
         #expect(backoff.delay(afterFailures: 500, jitter: 0) == .milliseconds(500))
     }
 
+    @Test func resourceIDsAreQuotedInArrayLiterals() {
+        #expect(WebhookOutbox.textArray([]) == "{}")
+        #expect(WebhookOutbox.textArray(["a", "b,c", #"d"e"#, #"f\g"#]) == #"{"a","b,c","d\"e","f\\g"}"#)
+    }
+
     @Test func signatureIsStripeShaped() {
         let body = Array(#"{"id":"1"}"#.utf8)
         let value = WebhookSignature.value(secret: "0123456789abcdef", timestamp: 1_700_000_000, body: body)
