@@ -10,3 +10,5 @@ python3 bench/bench.py "$@"
 python3 bench/data_plane_bench.py "$@"
 # Primary + hot standby (issue 15): reads on the replica vs the primary alone, and failover time.
 python3 bench/replica_bench.py --binary .build/release/registryd
+# Change-event webhooks (issue 14, part 4): delivery throughput and the lag under the create benchmark.
+python3 bench/webhook_bench.py --binary .build/release/registryd "$@"

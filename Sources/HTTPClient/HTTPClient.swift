@@ -25,16 +25,49 @@ public enum HTTPClient {
 
     /// Sends `method` to `url` with `headers` (`Name: value` lines) and `body`, if any, and waits
     /// at most `timeout`.
+    ///
+    /// With `maxBodyBytes`, a response body longer than that ends the transfer there: the response
+    /// carries its status, its headers and the body's first `maxBodyBytes`, so that a receiver
+    /// answering with an endless body costs neither memory nor the whole `timeout`.
     public static func send(_ method: String, _ url: String, headers: [String] = [], body: [UInt8]? = nil,
-                            timeout: Duration = .seconds(10)) throws(Failure) -> Response {
+                            timeout: Duration = .seconds(10), maxBodyBytes: Int? = nil) throws(Failure) -> Response {
         guard initialized, let handle = curl_easy_init() else { throw Failure(description: "libcurl could not start") }
         defer { curl_easy_cleanup(handle) }
+        return try perform(on: handle, method, url, headers: headers, body: body, timeout: timeout, maxBodyBytes: maxBodyBytes)
+    }
+
+    /// One easy handle kept across requests, so that its connections (and TLS sessions) are reused:
+    /// for a caller that sends many requests to one host, such as a webhook endpoint's worker.
+    /// `@unchecked Sendable`: it may be created on one thread and used on another, one at a time.
+    public final class Session: @unchecked Sendable {
+        private let handle: UnsafeMutableRawPointer
+
+        /// Creates a session with no connection open yet.
+        public init() throws(Failure) {
+            guard HTTPClient.initialized, let handle = curl_easy_init() else { throw Failure(description: "libcurl could not start") }
+            self.handle = handle
+        }
+
+        deinit { curl_easy_cleanup(handle) }
+
+        /// As `HTTPClient.send`, on this session's connections. `curl_easy_reset` clears the last
+        /// request's options but keeps the live connections.
+        public func send(_ method: String, _ url: String, headers: [String] = [], body: [UInt8]? = nil,
+                         timeout: Duration = .seconds(10), maxBodyBytes: Int? = nil) throws(Failure) -> Response {
+            curl_easy_reset(handle)
+            return try HTTPClient.perform(on: handle, method, url, headers: headers, body: body, timeout: timeout,
+                                          maxBodyBytes: maxBodyBytes)
+        }
+    }
+
+    private static func perform(on handle: UnsafeMutableRawPointer, _ method: String, _ url: String, headers: [String], body: [UInt8]?,
+                                timeout: Duration, maxBodyBytes: Int?) throws(Failure) -> Response {
         var list: UnsafeMutablePointer<curl_slist>? = nil
         // "Expect:" turns off libcurl's 100-continue round trip for bodies over 1 KiB.
         for header in headers + (body == nil ? [] : ["Expect:"]) { list = curl_slist_append(list, header) }
         defer { curl_slist_free_all(list) }
 
-        let sink = ResponseSink()
+        let sink = ResponseSink(maxBodyBytes: maxBodyBytes ?? Int.max)
         let unmanaged = Unmanaged.passRetained(sink)
         defer { unmanaged.release() }
         let milliseconds = Int(timeout / .milliseconds(1))
@@ -60,7 +93,7 @@ public enum HTTPClient {
             _ = CCurlShim_setWriteFunction(handle, CURLOPT_HEADERFUNCTION, ResponseSink.writeHeader)
             return curl_easy_perform(handle)
         }
-        guard code == CURLE_OK else {
+        guard code == CURLE_OK || (code == CURLE_WRITE_ERROR && sink.truncated) else {
             let reason = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             throw Failure(description: reason.isEmpty ? String(cString: curl_easy_strerror(code)) : reason)
         }
@@ -74,13 +107,30 @@ public enum HTTPClient {
 private final class ResponseSink {
     var body: [UInt8] = []
     var headers: [String: String] = [:]
+    let maxBodyBytes: Int
+    /// Whether the body went past `maxBodyBytes` and the transfer was ended there.
+    var truncated = false
+    /// Header bytes received so far, across responses: libcurl 7.88 limits one header line, not
+    /// their number, so an endless stream of headers is cut off here.
+    var headerBytes = 0
+    static let maxHeaderBytes = 256 * 1024
+
+    init(maxBodyBytes: Int) {
+        self.maxBodyBytes = maxBodyBytes
+    }
 
     static let writeBody: @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, UnsafeMutableRawPointer?) -> Int = {
         data, size, count, context in
         let sink = Unmanaged<ResponseSink>.fromOpaque(context!).takeUnretainedValue()
         let length = size * count
         if let data, length > 0 {
-            sink.body.append(contentsOf: UnsafeRawBufferPointer(start: data, count: length))
+            let room = sink.maxBodyBytes - sink.body.count
+            sink.body.append(contentsOf: UnsafeRawBufferPointer(start: data, count: min(length, room)))
+            // Fewer bytes than given makes libcurl end the transfer with CURLE_WRITE_ERROR.
+            if length > room {
+                sink.truncated = true
+                return 0
+            }
         }
         return length
     }
@@ -92,6 +142,8 @@ private final class ResponseSink {
         let sink = Unmanaged<ResponseSink>.fromOpaque(context!).takeUnretainedValue()
         let length = size * count
         guard let data, length > 0 else { return length }
+        sink.headerBytes += length
+        if sink.headerBytes > maxHeaderBytes { return 0 }  // ends the transfer: CURLE_WRITE_ERROR
         let line = String(decoding: UnsafeRawBufferPointer(start: data, count: length), as: UTF8.self)
         if line.hasPrefix("HTTP/") {
             sink.headers = [:]

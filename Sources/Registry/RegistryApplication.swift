@@ -28,6 +28,8 @@ public final class RegistryApplication: Sendable {
         public var fairness: Fairness
         /// The token service, event receiver and reconciler; nil (no signing key) leaves them off.
         public var dataPlane: DataPlaneSettings?
+        /// The webhook endpoints fed by the audit trail; nil (no `WEBHOOK_URLS`) leaves them off.
+        public var webhooks: WebhookSettings?
 
         public init(
             regions: [String] = ["fr-par", "nl-ams", "pl-waw"],
@@ -38,7 +40,8 @@ public final class RegistryApplication: Sendable {
             purgeInterval: Duration = .milliseconds(200),
             readinessInterval: Duration = .seconds(1),
             fairness: Fairness = Fairness(),
-            dataPlane: DataPlaneSettings? = nil
+            dataPlane: DataPlaneSettings? = nil,
+            webhooks: WebhookSettings? = nil
         ) {
             self.regions = regions
             self.endpointTemplate = endpointTemplate
@@ -49,6 +52,7 @@ public final class RegistryApplication: Sendable {
             self.readinessInterval = readinessInterval
             self.fairness = fairness
             self.dataPlane = dataPlane
+            self.webhooks = webhooks
         }
     }
 
@@ -72,6 +76,8 @@ public final class RegistryApplication: Sendable {
     public let replica: ReplicaReads?
     /// Repairs images from the registries; nil when the data plane is off.
     public let reconciler: Reconciler?
+    /// Delivers change events to the webhook endpoints; nil without any.
+    public let webhooks: WebhookDispatcher?
 
     /// Builds the application; nothing listens until `start`.
     ///
@@ -134,19 +140,25 @@ public final class RegistryApplication: Sendable {
         OperationsRoutes(probe: readiness, metrics: metrics).register(on: &router)
         self.router = router
         purger = NamespacePurger(repository: namespaces, interval: settings.purgeInterval, logger: logger)
+        webhooks = settings.webhooks.map {
+            WebhookDispatcher(settings: $0, connectionString: pool.configuration.connectionString, logger: logger)
+        }
+        metrics.observe(webhooks: webhooks)
         server = Server(configuration: serverConfiguration, router: router, logger: logger, executor: executor,
                         onCompletion: { metrics.record($0) })
         metrics.observe(server)
         metrics.observe(admission: admission, listings: listingPipeline)
     }
 
-    /// Runs the first readiness probe, starts listening, then the purger and the reconciler.
+    /// Runs the first readiness probe, starts listening, then the purger, the reconciler and the
+    /// webhook workers.
     public func start() throws(ServerError) {
         replica?.start()
         readiness.start()
         try server.start()
         purger.start()
         reconciler?.start()
+        webhooks?.start()
     }
 
     /// Stops listening and lets requests in flight finish for up to `gracePeriod`, then stops the
@@ -159,6 +171,7 @@ public final class RegistryApplication: Sendable {
         purger.stop()
         admission.close()
         reconciler?.stop()
+        webhooks?.stop()
         pipeline.close()
         listingPipeline?.close()
         replica?.stop()

@@ -35,6 +35,8 @@ struct Configuration: Sendable {
     var readinessIntervalMilliseconds: Int
     /// Token service, event receiver and reconciler; nil without REGISTRY_TOKEN_KEY.
     var dataPlane: DataPlaneSettings? = nil
+    /// Change-event webhooks; nil without WEBHOOK_URLS.
+    var webhooks: WebhookSettings? = nil
 
     /// One documented variable: its name, default and meaning, for `--help` and the README.
     struct Variable {
@@ -78,7 +80,7 @@ struct Configuration: Sendable {
         Variable(name: "SHUTDOWN_GRACE_S", defaultValue: "10", help: "on SIGTERM, how long requests in flight may finish"),
         Variable(name: "READINESS_PROBE_INTERVAL_MS", defaultValue: "1000",
                  help: "how often /readyz's background probe checks the database; a result 3 intervals old is not ready"),
-    ] + DataPlaneEnvironment.variables
+    ] + DataPlaneEnvironment.variables + WebhookEnvironment.variables
 
     /// Reads and checks every variable; the error names the first bad one.
     static func fromEnvironment(_ environment: [String: String]) throws(ConfigurationError) -> Configuration {
@@ -126,7 +128,8 @@ struct Configuration: Sendable {
             purgeIntervalMilliseconds: try reader.integer("PURGE_INTERVAL_MS", in: 10...60_000),
             shutdownGraceSeconds: try reader.integer("SHUTDOWN_GRACE_S", in: 0...3600),
             readinessIntervalMilliseconds: try reader.integer("READINESS_PROBE_INTERVAL_MS", in: 10...600_000),
-            dataPlane: try DataPlaneEnvironment.read(reader))
+            dataPlane: try DataPlaneEnvironment.read(reader),
+            webhooks: try WebhookEnvironment.read(reader))
     }
 }
 

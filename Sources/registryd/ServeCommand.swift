@@ -25,6 +25,10 @@ enum ServeCommand {
             try Database.waitUntilReachable(pool, timeout: .seconds(configuration.startupTimeoutSeconds), logger: logger)
             let applied = try migrator.migrate(on: pool, timeout: .seconds(configuration.startupTimeoutSeconds))
             logger.info("schema is current", ["applied_now": .int(applied.count)])
+            try WebhookDispatcher.registerEndpoints(configuration.webhooks, pool: pool)
+            if let webhooks = configuration.webhooks {
+                logger.info("webhook endpoints registered", ["endpoints": .string(webhooks.endpoints.map(\.name).joined(separator: ","))])
+            }
         } catch {
             logger.error("start-up failed", ["error": .string(Database.describe(error))])
             return 1
@@ -49,7 +53,8 @@ enum ServeCommand {
                 purgeInterval: .milliseconds(configuration.purgeIntervalMilliseconds),
                 readinessInterval: .milliseconds(configuration.readinessIntervalMilliseconds),
                 fairness: configuration.fairness,
-                dataPlane: configuration.dataPlane),
+                dataPlane: configuration.dataPlane,
+                webhooks: configuration.webhooks),
             migrator: migrator,
             logger: logger,
             replica: configuration.replicaPipeline.map {

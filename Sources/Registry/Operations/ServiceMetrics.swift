@@ -62,6 +62,8 @@ public final class ServiceMetrics: Sendable {
     private let serverGauges = Locked<(@Sendable () -> (connections: Int, inFlight: Int))?>(nil)
     /// The listing lane and the per-organization admissions, once the application exists.
     let fairness = Locked<(admission: TenantAdmission, listings: QueryPipeline?)?>(nil)
+    /// The webhook dispatcher, for `renderWebhooks`; nil without endpoints.
+    let webhooks = Locked<WebhookDispatcher?>(nil)
 
     /// Metrics of `pool`, `pipeline` and `logSink` (its dropped and aggregated lines), read at scrape time.
     public init(pool: ConnectionPool, pipeline: QueryPipeline? = nil, logSink: LogSink? = nil) {
@@ -171,6 +173,7 @@ public final class ServiceMetrics: Sendable {
         }
 
         text += renderFairness()
+        text += renderWebhooks()
 
         family("registryd_db_errors_total", "counter", "Database failures answered to clients: unavailable (503) or query (500).")
         for kind in ["unavailable", "query"] {
