@@ -25,7 +25,7 @@ enum ServeCommand {
             try Database.waitUntilReachable(pool, timeout: .seconds(configuration.startupTimeoutSeconds), logger: logger)
             let applied = try migrator.migrate(on: pool, timeout: .seconds(configuration.startupTimeoutSeconds))
             logger.info("schema is current", ["applied_now": .int(applied.count)])
-            try WebhookDispatcher.registerEndpoints(configuration.webhooks, pool: pool)
+            try WebhookDispatcher.registerEndpoints(configuration.webhooks, pool: pool, logger: logger)
             if let webhooks = configuration.webhooks {
                 logger.info("webhook endpoints registered", ["endpoints": .string(webhooks.endpoints.map(\.name).joined(separator: ","))])
             }

@@ -69,6 +69,10 @@ import TestSupport
         #expect(try await client.post(path, ["name": "unheard"]).status == 200)
         #expect(try count("webhook_endpoints") == 0)
         #expect(try count("webhook_deliveries") == 0)
+        // The drop is logged at start-up, with what the endpoint will never receive.
+        #expect(await eventually(timeout: .seconds(5)) {
+            plain.text.contains("webhook endpoint dropped") && plain.text.contains("hostile")
+        }, "\(plain.text)")
         #expect(try count("audit_log WHERE action = 'namespace.create'") == 6)
     }
 }

@@ -30,9 +30,17 @@ public final class WebhookDispatcher: Sendable {
     /// Makes the database's endpoint list match the configuration (none without `WEBHOOK_URLS`):
     /// from then on every committed change is queued for each of them. Run at start-up, after
     /// the migrations and before serving.
-    public static func registerEndpoints(_ settings: WebhookSettings?, pool: ConnectionPool) throws {
+    /// Endpoints no longer configured are dropped with their backlog: each is logged as a
+    /// warning with the number of events it will never receive, so a misconfigured instance
+    /// (one started without the others' `WEBHOOK_URLS`) is visible in its first lines.
+    public static func registerEndpoints(_ settings: WebhookSettings?, pool: ConnectionPool, logger: Logger) throws {
         let names = settings?.endpoints.map(\.name) ?? []
-        try pool.withConnection { try WebhookOutbox.register(names, on: $0) }
+        let dropped = try pool.withConnection { try WebhookOutbox.register(names, on: $0) }
+        for endpoint in dropped {
+            logger.warning("webhook endpoint dropped: not in WEBHOOK_URLS", [
+                "endpoint": .string(endpoint.name), "undelivered_events": .int(Int(endpoint.pending)),
+            ])
+        }
     }
 
     public func start() {

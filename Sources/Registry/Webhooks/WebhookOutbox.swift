@@ -15,13 +15,18 @@ enum WebhookOutbox {
 
     /// Makes the registered endpoints exactly `names`: new names start receiving the changes
     /// committed from now on; a name no longer configured is dropped with its backlog.
-    static func register(_ names: [String], on connection: Connection) throws {
+    /// Answers the dropped names with the number of undelivered events each lost, for the log.
+    static func register(_ names: [String], on connection: Connection) throws -> [(name: String, pending: Int64)] {
         let array = "{" + names.joined(separator: ",") + "}"  // names are [a-z0-9_-]: no quoting
-        try connection.withTransaction { connection in
+        return try connection.withTransaction { connection in
             try connection.query("INSERT INTO webhook_endpoints (name) SELECT unnest($1::text[]) ON CONFLICT (name) DO NOTHING", [array])
-            try connection.query("DELETE FROM webhook_endpoints WHERE NOT (name = ANY($1::text[]))", [array])
-            try connection.query("DELETE FROM webhook_deliveries WHERE NOT (endpoint = ANY($1::text[]))", [array])
-        } as Void
+            let dropped = try connection.query("""
+                WITH gone AS (DELETE FROM webhook_endpoints WHERE NOT (name = ANY($1::text[])) RETURNING name),
+                     lost AS (DELETE FROM webhook_deliveries WHERE NOT (endpoint = ANY($1::text[])) RETURNING endpoint)
+                SELECT g.name, (SELECT count(*) FROM lost WHERE lost.endpoint = g.name) FROM gone g ORDER BY g.name
+                """, [array])
+            return try dropped.rows.map { (name: try $0.string(0), pending: try $0.int64(1)) }
+        }
     }
 
     /// Locks up to `limit` due events of `endpoint` in id order. First the heads: each the oldest
