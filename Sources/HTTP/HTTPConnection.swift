@@ -1,7 +1,7 @@
 import CPicoHTTPParser
 
 /// One client connection, owned by the event loop that accepted it: only that loop's thread
-/// touches it (a handler's task only carries it back to the loop, see `EventLoop.deliver`).
+/// touches it (a handler's task runs on that loop too, see `HTTPLoop.deliver`).
 ///
 /// A connection serves one request at a time; bytes of a pipelined next request stay in `input`
 /// (or in the kernel) until the current answer is written.
@@ -54,8 +54,6 @@ final class HTTPConnection: @unchecked Sendable {
     /// The request being answered, for the access log and metrics.
     var requestStartedAt: ContinuousClock.Instant
     var requestID = ""
-    var method = ""
-    var path = ""
     var route: String?
     var status = 0
     var isClosed = false
