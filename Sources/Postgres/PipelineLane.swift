@@ -144,15 +144,17 @@ final class PipelineLane: EventHandler, LoopParticipant, @unchecked Sendable {
         guard self.connection != nil else { return }
         if events & (CLinuxEvents_in() | CLinuxEvents_hangUp()) != 0 {
             guard PQconsumeInput(connection.handle) == 1 else { return lost("reading from the server", unsent: []) }
-            readResults(connection.handle)
-            if self.connection != nil && PQstatus(connection.handle) != CONNECTION_OK {
+            let ending = readResults(connection.handle)
+            if self.connection != nil && (ending || PQstatus(connection.handle) != CONNECTION_OK) {
                 lost("the server closed the connection", unsent: [])
             }
         }
     }
 
-    /// Reads every result libpq has whole, resuming each statement's caller as its results end.
-    private func readResults(_ handle: OpaquePointer) {
+    /// Reads every result libpq has whole, resuming each statement's caller as its results end;
+    /// returns whether the server said it is ending the connection (`pg_terminate_backend`, a shutdown).
+    private func readResults(_ handle: OpaquePointer) -> Bool {
+        var ending = false
         while sentHead < sent.count && PQisBusy(handle) == 0 {
             let result = PQgetResult(handle)
             lastProgress = ContinuousClock.now
@@ -176,10 +178,13 @@ final class PipelineLane: EventHandler, LoopParticipant, @unchecked Sendable {
                 PQclear(result)
             default:
                 let sqlState = PQresultErrorField(result, Int32(UInt8(ascii: "C"))).map { String(cString: $0) }
-                outcome = .failure(.queryFailed(sqlState: sqlState, detail: Connection.trimmed(PQresultErrorMessage(result))))
+                let error = PostgresError.queryFailed(sqlState: sqlState, detail: Connection.trimmed(PQresultErrorMessage(result)))
+                ending = ending || error.endsTheConnection
+                outcome = .failure(error)
                 PQclear(result)
             }
         }
+        return ending
     }
 
     private func advance() {
@@ -210,6 +215,9 @@ final class PipelineLane: EventHandler, LoopParticipant, @unchecked Sendable {
             case .success(let result):
                 pipeline.statementCount.add(1, ordering: .relaxed)
                 job.succeed(result)
+            case .failure(let error) where error.endsTheConnection && !job.wasResentAfterLoss:
+                job.wasResentAfterLoss = true  // the server is closing this connection: send it on the next
+                requeue(job)
             case .failure(let error) where error.isStalePreparedStatement && !job.wasPreparedAgain:
                 prepared.removeValue(forKey: job.sql)  // the next batch prepares it anew
                 job.wasPreparedAgain = true
