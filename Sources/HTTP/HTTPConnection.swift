@@ -65,15 +65,22 @@ final class HTTPConnection: @unchecked Sendable {
         requestStartedAt = now
     }
 
-    /// Whether shedding this connection loses no request: idle, nothing received.
-    var isIdle: Bool { phase == .idle && input.isEmpty }
+    /// Whether the connection has answered a request (it is a keep-alive connection).
+    var hasAnswered = false
 
-    /// Whether a request is partly received (a slow or trickling client).
-    var isIncomplete: Bool { phase == .head || phase == .body || (phase == .idle && !input.isEmpty) }
+    /// Whether shedding this connection loses no request: a keep-alive connection between
+    /// requests, nothing received. A connection just accepted is not idle even before its first
+    /// bytes are read: shed as idle, a newcomer could be closed unanswered for another newcomer.
+    var isIdle: Bool { phase == .idle && input.isEmpty && hasAnswered }
+
+    /// Whether a request is partly received (a slow or trickling client), or none yet on a new
+    /// connection (a silent client).
+    var isIncomplete: Bool { phase == .head || phase == .body || (phase == .idle && (!input.isEmpty || !hasAnswered)) }
 
     /// Forgets the request just answered, keeping bytes of the next one.
     func resetForNextRequest(now: ContinuousClock.Instant, idleTimeout: Duration) {
         phase = .idle
+        hasAnswered = true
         head = nil
         parsedHeadLength = 0
         chunkDecoder = phr_chunked_decoder()

@@ -157,7 +157,9 @@ final class HTTPLoop: EventHandler, LoopParticipant, @unchecked Sendable {
     private func stopListening() {
         isListening = false
         loop.unregister(listener)
-        for connection in Array(connections.values) where connection.isIdle { close(connection, abandoning: false) }
+        for connection in Array(connections.values) where connection.phase == .idle && connection.input.isEmpty {
+            close(connection, abandoning: false)  // between requests, or none sent yet
+        }
         hasStoppedListening.store(true, ordering: .relaxed)
     }
 
