@@ -65,6 +65,10 @@ final class HTTPConnection: @unchecked Sendable {
         requestStartedAt = now
     }
 
+    /// Whether the socket reported bytes (or its end) while a request was being answered: they
+    /// are read once the answer is out, with no new event to say so (edge-triggered).
+    var mayHaveUnreadInput = false
+
     /// Whether the connection has answered a request (it is a keep-alive connection).
     var hasAnswered = false
 

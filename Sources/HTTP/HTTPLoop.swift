@@ -52,17 +52,24 @@ final class HTTPLoop: EventHandler, LoopParticipant, @unchecked Sendable {
         siblings = []  // the loops referenced one another: let them go
     }
 
+    /// Edge-triggered, registered once: readable, writable, and the peer's end of stream apart
+    /// (`EPOLLRDHUP`), so that a short read can be trusted to have emptied the socket unless the
+    /// peer also closed (see `receive`).
+    private static let connectionEvents =
+        CLinuxEvents_in() | CLinuxEvents_out() | CLinuxEvents_readHangUp() | CLinuxEvents_edgeTriggered()
+
     func handle(descriptor: Int32, events: UInt32) {
         if descriptor == listener {
             acceptConnections()
         } else if let connection = connections[descriptor] {
-            var readable = events & (CLinuxEvents_in() | CLinuxEvents_hangUp()) != 0
+            let closing = events & (CLinuxEvents_readHangUp() | CLinuxEvents_hangUp()) != 0
+            var readable = closing || events & CLinuxEvents_in() != 0
             if events & CLinuxEvents_out() != 0 && connection.phase == .writing {
                 flush(connection)
                 process(connection)  // a pipelined request waiting behind the answer just written
                 readable = true  // and what arrived while writing (edge-triggered: no new event)
             }
-            if readable { receive(connection) }
+            if readable { receive(connection, untilEmpty: closing) }
         }
     }
 
@@ -114,14 +121,14 @@ final class HTTPLoop: EventHandler, LoopParticipant, @unchecked Sendable {
                 // Every slot is answering a request: refuse this one, politely.
                 connections[descriptor] = connection
                 context.openConnections.add(1, ordering: .relaxed)
-                loop.register(descriptor, events: CLinuxEvents_in() | CLinuxEvents_out() | CLinuxEvents_edgeTriggered(), handler: self)
+                loop.register(descriptor, events: Self.connectionEvents, handler: self)
                 fail(connection, with: .overloaded)
                 continue
             }
             connections[descriptor] = connection
             connectionCount.add(1, ordering: .relaxed)
             context.openConnections.add(1, ordering: .relaxed)
-            loop.register(descriptor, events: CLinuxEvents_in() | CLinuxEvents_out() | CLinuxEvents_edgeTriggered(), handler: self)
+            loop.register(descriptor, events: Self.connectionEvents, handler: self)
         }
     }
 
@@ -195,22 +202,34 @@ final class HTTPLoop: EventHandler, LoopParticipant, @unchecked Sendable {
             for (connection, response) in ready where !connection.isClosed {
                 respond(connection, with: response)
                 process(connection)  // a pipelined request waiting behind this answer
-                receive(connection)  // and what arrived meanwhile (edge-triggered: no new event for it)
+                if connection.mayHaveUnreadInput {
+                    connection.mayHaveUnreadInput = false
+                    receive(connection)  // what arrived meanwhile (edge-triggered: no new event for it)
+                }
             }
         }
     }
 
     // MARK: - Reading
 
-    /// Reads what the socket holds (edge-triggered: until it would block) and serves what it completes.
-    func receive(_ connection: HTTPConnection) {
+    /// Reads what the socket holds and serves what it completes.
+    ///
+    /// Edge-triggered: all that is there must be read, but a read shorter than the buffer already
+    /// took it all (bytes arriving later raise a new event), which saves the `recv` that would only
+    /// find the socket empty, one per request. `untilEmpty` when the peer closed (`EPOLLRDHUP`: no
+    /// event follows the end of stream, so it must be read now).
+    func receive(_ connection: HTTPConnection, untilEmpty: Bool = true) {
         while !connection.isClosed {
             // One request at a time: the next one waits (in the kernel) until this one is answered.
-            if connection.phase == .handling || connection.phase == .writing { return }
+            if connection.phase == .handling || connection.phase == .writing {
+                connection.mayHaveUnreadInput = true  // read once the answer is out
+                return
+            }
             let count = readBuffer.withUnsafeMutableBytes { recv(connection.descriptor, $0.baseAddress, $0.count, 0) }
             if count > 0 {
                 connection.input.append(contentsOf: readBuffer[0..<count])
                 process(connection)
+                if count < readBuffer.count && !untilEmpty { return }
                 continue
             }
             if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return }
