@@ -34,6 +34,7 @@ public final class EventLoopGroup: Sendable {
     public func shutdown() {
         guard !stopped.exchange(true, ordering: .relaxed) else { return }
         for loop in loops { loop.stop() }
-        for thread in threads { thread.waitUntilFinished() }
+        // Called on one of the loops (its last reference dropped there), that one returns after.
+        for (loop, thread) in zip(loops, threads) where !loop.isCurrent { thread.waitUntilFinished() }
     }
 }

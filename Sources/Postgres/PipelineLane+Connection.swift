@@ -50,7 +50,7 @@ extension PipelineLane {
 
     private func connectionFailed(_ error: PostgresError) {
         isConnecting = false
-        pipeline.logger.warning("database pipeline connection failed", ["error": .string(error.detail)])
+        shared.logger.warning("database pipeline connection failed", ["error": .string(error.detail)])
         failQueued(error)
     }
 
@@ -58,7 +58,7 @@ extension PipelineLane {
     /// a new one (they are reads; a second loss fails them), `unsent` ones wait for it too.
     func lost(_ doing: String, unsent: [PipelineJob]) {
         let detail = "\(doing): \(connection.map { Connection.trimmed(PQerrorMessage($0.handle)) } ?? "no connection")"
-        pipeline.logger.warning("database pipeline connection lost", ["error": .string(detail)])
+        shared.logger.warning("database pipeline connection lost", ["error": .string(detail)])
         let inFlight = discardConnection()
         var again = unsent
         for job in inFlight {
@@ -70,7 +70,7 @@ extension PipelineLane {
             }
         }
         queued.insert(contentsOf: again, at: 0)
-        pipeline.waiting.add(again.count, ordering: .relaxed)
+        shared.waiting.add(again.count, ordering: .relaxed)
     }
 
     /// Closes the connection; returns the statements that were sent on it and never answered.
@@ -94,7 +94,7 @@ extension PipelineLane {
     private func failQueued(_ error: PostgresError) {
         let waiting = queued
         queued.removeAll()
-        pipeline.waiting.subtract(waiting.count, ordering: .relaxed)
+        shared.waiting.subtract(waiting.count, ordering: .relaxed)
         for job in waiting { job.fail(error) }
     }
 
@@ -105,7 +105,7 @@ extension PipelineLane {
             let expired = queued.filter { $0.deadline < now }
             if !expired.isEmpty {
                 queued.removeAll { $0.deadline < now }
-                pipeline.waiting.subtract(expired.count, ordering: .relaxed)
+                shared.waiting.subtract(expired.count, ordering: .relaxed)
                 let error = PostgresError.poolTimeout("a statement waited longer than \(configuration.queueTimeout) for the database")
                 for job in expired { job.fail(error) }
             }
@@ -113,7 +113,7 @@ extension PipelineLane {
         guard sentHead < sent.count,
               let limit = Connection.defaultResponseTimeout(statementTimeout: configuration.statementTimeout),
               now - lastProgress > limit else { return }
-        pipeline.logger.warning("database pipeline connection gave no answer in time", ["waited": .string("\(limit)")])
+        shared.logger.warning("database pipeline connection gave no answer in time", ["waited": .string("\(limit)")])
         let error = PostgresError.timedOut("the database did not answer within \(limit); connection discarded")
         for job in discardConnection() { job.fail(error) }
     }

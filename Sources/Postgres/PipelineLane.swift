@@ -16,7 +16,7 @@ import EventLoops
 final class PipelineLane: EventHandler, LoopParticipant, @unchecked Sendable {
     let loop: EventLoop
     let configuration: QueryPipeline.Configuration
-    unowned(unsafe) var pipeline: QueryPipeline!
+    let shared: PipelineShared
 
     var connection: Connection?
     var descriptor: Int32 = -1
@@ -51,9 +51,10 @@ final class PipelineLane: EventHandler, LoopParticipant, @unchecked Sendable {
         case aborted
     }
 
-    init(loop: EventLoop, configuration: QueryPipeline.Configuration) {
+    init(loop: EventLoop, configuration: QueryPipeline.Configuration, shared: PipelineShared) {
         self.loop = loop
         self.configuration = configuration
+        self.shared = shared
     }
 
     /// Statements queued or awaiting results (to pick the least busy lane of a loop).
@@ -70,7 +71,7 @@ final class PipelineLane: EventHandler, LoopParticipant, @unchecked Sendable {
             loop.add(self)
         }
         queued.append(job)
-        pipeline.waiting.add(1, ordering: .relaxed)
+        shared.waiting.add(1, ordering: .relaxed)
     }
 
     // MARK: - Sending
@@ -86,7 +87,7 @@ final class PipelineLane: EventHandler, LoopParticipant, @unchecked Sendable {
         if sentHead == sent.count { lastProgress = now }
         let batch = queued
         queued.removeAll(keepingCapacity: true)
-        pipeline.waiting.subtract(batch.count, ordering: .relaxed)
+        shared.waiting.subtract(batch.count, ordering: .relaxed)
         var inBatch = 0
         for (position, job) in batch.enumerated() {
             if job.deadline < now {
@@ -161,7 +162,7 @@ final class PipelineLane: EventHandler, LoopParticipant, @unchecked Sendable {
             if case .sync = sent[sentHead] {
                 if let result { PQclear(result) }
                 advance()
-                pipeline.batchCount.add(1, ordering: .relaxed)
+                shared.batchCount.add(1, ordering: .relaxed)
                 continue
             }
             guard let result else {
@@ -213,7 +214,7 @@ final class PipelineLane: EventHandler, LoopParticipant, @unchecked Sendable {
         case .statement(let job):
             switch outcome {
             case .success(let result):
-                pipeline.statementCount.add(1, ordering: .relaxed)
+                shared.statementCount.add(1, ordering: .relaxed)
                 job.succeed(result)
             case .failure(let error) where error.endsTheConnection && !job.wasResentAfterLoss:
                 job.wasResentAfterLoss = true  // the server is closing this connection: send it on the next
@@ -237,6 +238,6 @@ final class PipelineLane: EventHandler, LoopParticipant, @unchecked Sendable {
     /// Puts `job` back to be sent in the next batch.
     func requeue(_ job: PipelineJob) {
         queued.append(job)
-        pipeline.waiting.add(1, ordering: .relaxed)
+        shared.waiting.add(1, ordering: .relaxed)
     }
 }

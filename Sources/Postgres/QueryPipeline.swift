@@ -68,7 +68,7 @@ public final class QueryPipeline: @unchecked Sendable {
     }
 
     public let configuration: Configuration
-    let logger: Logger
+    private let shared: PipelineShared
     /// The loops when the pipeline made them itself (stopped by `close`).
     private let ownLoops: EventLoopGroup?
     private let lanes: [PipelineLane]
@@ -76,16 +76,14 @@ public final class QueryPipeline: @unchecked Sendable {
     private let lanesByLoop: [[PipelineLane]]
     private let loopIDs: [ObjectIdentifier]
     private let nextLane = Atomic<Int>(0)
-    let waiting = Atomic<Int>(0)
-    let statementCount = Atomic<Int>(0)
-    let batchCount = Atomic<Int>(0)
-    let isClosed = Atomic<Bool>(false)
+    private let isClosed = Atomic<Bool>(false)
 
     /// Creates the pipeline on `loops` (nil: a group of its own, one loop per connection);
     /// connections open on first use.
     public init(configuration: Configuration, loops: EventLoopGroup? = nil, logger: Logger) {
         self.configuration = configuration
-        self.logger = logger
+        let shared = PipelineShared(logger: logger)
+        self.shared = shared
         let group = loops ?? EventLoopGroup(count: max(1, configuration.connections), name: "db-pipeline")
         ownLoops = loops == nil ? group : nil
         let count = configuration.connections > 0 ? configuration.connections : group.loops.count
@@ -93,14 +91,20 @@ public final class QueryPipeline: @unchecked Sendable {
         var byLoop = [[PipelineLane]](repeating: [], count: group.loops.count)
         for index in 0..<count {
             let loop = group.loops[index % group.loops.count]
-            let lane = PipelineLane(loop: loop, configuration: configuration)
+            let lane = PipelineLane(loop: loop, configuration: configuration, shared: shared)
             lanes.append(lane)
             byLoop[loop.index].append(lane)
         }
         self.lanes = lanes
         lanesByLoop = byLoop
         loopIDs = group.loops.map { ObjectIdentifier($0) }
-        for lane in lanes { lane.pipeline = self }
+    }
+
+    deinit {
+        // Not closed (a test that forgot): the lanes leave their loops when those next turn.
+        if !isClosed.load(ordering: .relaxed) {
+            for lane in lanes { lane.loop.execute { lane.close() } }
+        }
     }
 
     // MARK: - Queries
@@ -133,8 +137,8 @@ public final class QueryPipeline: @unchecked Sendable {
 
     /// The pipeline's occupancy right now.
     public var statistics: Statistics {
-        Statistics(connections: lanes.count, queued: waiting.load(ordering: .relaxed),
-                   statements: statementCount.load(ordering: .relaxed), batches: batchCount.load(ordering: .relaxed))
+        Statistics(connections: lanes.count, queued: shared.waiting.load(ordering: .relaxed),
+                   statements: shared.statementCount.load(ordering: .relaxed), batches: shared.batchCount.load(ordering: .relaxed))
     }
 
     /// Closes the connections; statements still waiting, and later ones, fail with `poolTimeout`.
@@ -142,6 +146,19 @@ public final class QueryPipeline: @unchecked Sendable {
         guard !isClosed.exchange(true, ordering: .relaxed) else { return }
         for lane in lanes { lane.loop.executeAndWait { lane.close() } }
         ownLoops?.shutdown()
+    }
+}
+
+/// What a pipeline's lanes share with it: the log and the counters.
+final class PipelineShared: Sendable {
+    let logger: Logger
+    /// Statements queued and not yet sent.
+    let waiting = Atomic<Int>(0)
+    let statementCount = Atomic<Int>(0)
+    let batchCount = Atomic<Int>(0)
+
+    init(logger: Logger) {
+        self.logger = logger
     }
 }
 
