@@ -14,11 +14,19 @@ public protocol EventHandler: AnyObject {
 /// What takes part in every turn of an `EventLoop`: the HTTP connections of the loop, its
 /// PostgreSQL connections.
 public protocol LoopParticipant: AnyObject {
+    /// Runs on the loop's thread once the turn's events are handled, before the jobs they resumed
+    /// run: the moment to start what others wait for (the turn's statements, so that PostgreSQL
+    /// works on them while the loop renders answers). Nothing by default.
+    func afterEvents()
     /// Runs on the loop's thread after each turn's events and jobs, before the loop waits again:
     /// the moment to send what the turn produced (answers, one batch of statements).
     func beforeWait()
     /// Runs on the loop's thread about every 100 ms: the moment to enforce deadlines.
     func checkDeadlines(now: ContinuousClock.Instant)
+}
+
+extension LoopParticipant {
+    public func afterEvents() {}
 }
 
 /// One thread with its own epoll set, which is also the task executor of the handlers it starts.
@@ -114,9 +122,10 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
         handlers[descriptor] = nil
     }
 
-    /// Adds a participant, called in every turn from now on.
-    public func add(_ participant: any LoopParticipant) {
-        participants.append(participant)
+    /// Adds a participant, called in every turn from now on; `first`: before those added so far
+    /// (a database connection, whose statements should leave before the turn's answers do).
+    public func add(_ participant: any LoopParticipant, first: Bool = false) {
+        if first { participants.insert(participant, at: 0) } else { participants.append(participant) }
     }
 
     /// Removes a participant.
@@ -202,6 +211,7 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
                 }
             }
             takeInbox()
+            for participant in participants { participant.afterEvents() }
             // Jobs queued while these run (a handler resumed by a result read just now) run too.
             var ran = 0
             while ran < jobs.count && ran < 4096 {

@@ -68,13 +68,18 @@ final class PipelineLane: EventHandler, LoopParticipant, @unchecked Sendable {
         }
         if !isAttached {
             isAttached = true
-            loop.add(self)
+            loop.add(self, first: true)
         }
         queued.append(job)
         shared.waiting.add(1, ordering: .relaxed)
     }
 
     // MARK: - Sending
+
+    /// The turn's statements leave before the loop renders the answers it resumed.
+    func afterEvents() {
+        beforeWait()
+    }
 
     func beforeWait() {
         guard !queued.isEmpty else { return }
@@ -194,6 +199,11 @@ final class PipelineLane: EventHandler, LoopParticipant, @unchecked Sendable {
             sent.removeAll(keepingCapacity: true)
             sentHead = 0
             failedPrepare = nil
+        } else if sentHead >= 256 && sentHead * 2 >= sent.count {
+            // Under steady load something is always in flight: drop what was read, or `sent`
+            // (and every job it holds) grows without end.
+            sent.removeFirst(sentHead)
+            sentHead = 0
         }
     }
 
