@@ -79,6 +79,7 @@ extension PipelineLane {
         for case .statement(let job) in sent[sentHead...] { inFlight.append(job) }
         sent.removeAll()
         sentHead = 0
+        batchesInFlight = 0
         outcome = nil
         failedPrepare = nil
         prepared = [:]

@@ -30,6 +30,10 @@ final class PipelineLane: EventHandler, LoopParticipant, @unchecked Sendable {
     /// What was sent and is awaiting its results, in order.
     var sent: [Item] = []
     var sentHead = 0
+    /// Batches sent whose Sync has not come back. While one is out, statements wait for it: a
+    /// batch then holds what arrived during a round trip (about 5 statements per batch under the
+    /// GET benchmark, against 1.1 when every turn sent its own, each costing PostgreSQL a wake-up).
+    var batchesInFlight = 0
     /// Statement names by SQL, prepared on this connection (or being prepared).
     var prepared: [String: String] = [:]
     var nextStatement = 0
@@ -82,7 +86,7 @@ final class PipelineLane: EventHandler, LoopParticipant, @unchecked Sendable {
     }
 
     func beforeWait() {
-        guard !queued.isEmpty else { return }
+        guard !queued.isEmpty, batchesInFlight == 0 else { return }
         guard let connection else {
             if !isConnecting { connect() }
             return
@@ -120,12 +124,14 @@ final class PipelineLane: EventHandler, LoopParticipant, @unchecked Sendable {
             if inBatch == configuration.maximumBatch || position == batch.count - 1 {
                 guard PQpipelineSync(handle) == 1 else { return lost("sending a batch", unsent: []) }
                 sent.append(.sync)
+                batchesInFlight += 1
                 inBatch = 0
             }
         }
         if inBatch > 0 {  // the last jobs had expired after some were sent
             guard PQpipelineSync(handle) == 1 else { return lost("sending a batch", unsent: []) }
             sent.append(.sync)
+            batchesInFlight += 1
         }
         flush()
     }
@@ -166,6 +172,7 @@ final class PipelineLane: EventHandler, LoopParticipant, @unchecked Sendable {
             lastProgress = ContinuousClock.now
             if case .sync = sent[sentHead] {
                 if let result { PQclear(result) }
+                batchesInFlight -= 1
                 advance()
                 shared.batchCount.add(1, ordering: .relaxed)
                 continue
