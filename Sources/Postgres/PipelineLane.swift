@@ -5,8 +5,10 @@ import EventLoops
 /// One connection of a `QueryPipeline` in libpq's pipeline mode, owned by one `EventLoop`: only
 /// that loop's thread touches it.
 ///
-/// The loop's handlers `submit` statements during a turn; `beforeWait` sends them all (prepares
-/// first when needed, one Sync per `maximumBatch`) and flushes without blocking; the socket's
+/// The loop's handlers `submit` statements during a turn; once the turn's events are handled
+/// (`afterEvents`, and again in `beforeWait`) they are all sent (prepares first when needed, one
+/// Sync per `maximumBatch`) and flushed without blocking, unless a batch is still out: then they
+/// wait for its Sync, so that a batch holds what arrived during one round trip; the socket's
 /// readable events read results as they come (`PQconsumeInput`, then `PQgetResult` while libpq
 /// is not busy) and resume each caller on the loop. Connecting happens on a short-lived thread
 /// (libpq's connection sequence has its own deadline, see `Connection.open`) that hands the

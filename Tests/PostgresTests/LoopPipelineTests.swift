@@ -64,6 +64,38 @@ import TestSupport
         }
     }
 
+    /// While a batch is out, statements issued in later turns wait for it and leave together:
+    /// PostgreSQL answers a round trip's worth at once, not each on its own.
+    @Test func statementsIssuedWhileABatchIsOutLeaveTogether() async throws {
+        let loops = EventLoopGroup(count: 1, name: "pipeline-test")
+        let pipeline = QueryPipeline(configuration: .init(connectionString: database.url, connections: 1), loops: loops, logger: logger)
+        defer {
+            pipeline.close()
+            loops.shutdown()
+        }
+        let loop = loops.loops[0]
+        _ = try await Self.backend(of: pipeline, on: loop)  // connected, prepared
+        let before = pipeline.statistics.batches
+        let sum = try await Task(executorPreference: loop) {
+            try await withThrowingTaskGroup(of: Int64.self) { group in
+                group.addTask(executorPreference: loop) {
+                    _ = try await pipeline.query("SELECT pg_sleep(0.5)")
+                    return 0
+                }
+                for value in 1...20 {
+                    try await Task.sleep(for: .milliseconds(5))  // a later turn of the loop each
+                    group.addTask(executorPreference: loop) {
+                        try await pipeline.query("SELECT $1::bigint", [Int64(value)])[0].int64(0)
+                    }
+                }
+                return try await group.reduce(0, +)
+            }
+        }.value
+        #expect(sum == 210)
+        let batches = pipeline.statistics.batches - before
+        #expect(batches <= 3, "\(batches) batches for 21 statements")
+    }
+
     /// Statements waiting for a connection that cannot be made are answered by their deadline
     /// (503), on the loop, not lost.
     @Test func statementsWaitingForAnUnreachableServerFailByTheirDeadline() async throws {
