@@ -44,21 +44,23 @@ let package = Package(
         .target(name: "CThreads"),
         .target(name: "Threads", dependencies: ["CThreads"], swiftSettings: strictPointers),
         .target(name: "JWT", dependencies: ["CLibCrypto", "Digest", "JSON"], swiftSettings: strictPointers),
-        .target(name: "Postgres", dependencies: ["CLibPQ", "Digest", "JSON", "Log", "Threads"], swiftSettings: strictPointers),
-        .target(name: "HTTP", dependencies: ["CPicoHTTPParser", "CLinuxEvents", "JSON", "Log", "Threads"], swiftSettings: strictPointers),
+        // One epoll loop per core, shared by the HTTP connections and the PostgreSQL read connections.
+        .target(name: "EventLoops", dependencies: ["CLinuxEvents", "Threads"], swiftSettings: strictPointers),
+        .target(name: "Postgres", dependencies: ["CLibPQ", "Digest", "EventLoops", "JSON", "Log", "Threads"], swiftSettings: strictPointers),
+        .target(name: "HTTP", dependencies: ["CPicoHTTPParser", "CLinuxEvents", "EventLoops", "JSON", "Log", "Threads"], swiftSettings: strictPointers),
         .target(name: "HTTPClient", dependencies: ["CCurl", "CCurlShim"], swiftSettings: strictPointers),
-        .target(name: "Registry", dependencies: ["Postgres", "HTTP", "HTTPClient", "JSON", "JWT", "Log", "Threads", "Digest"], swiftSettings: strictPointers),
-        .executableTarget(name: "registryd", dependencies: ["Registry", "Postgres", "HTTP", "JWT", "Log"], swiftSettings: strictPointers),
+        .target(name: "Registry", dependencies: ["EventLoops", "Postgres", "HTTP", "HTTPClient", "JSON", "JWT", "Log", "Threads", "Digest"], swiftSettings: strictPointers),
+        .executableTarget(name: "registryd", dependencies: ["EventLoops", "Registry", "Postgres", "HTTP", "JWT", "Log"], swiftSettings: strictPointers),
 
         // MARK: - Tests
-        .target(name: "TestSupport", dependencies: ["Postgres", "HTTP", "Registry", "Log"], path: "Tests/TestSupport", swiftSettings: strictPointers),
+        .target(name: "TestSupport", dependencies: ["EventLoops", "Threads", "Postgres", "HTTP", "Registry", "Log"], path: "Tests/TestSupport", swiftSettings: strictPointers),
         .testTarget(name: "JSONTests", dependencies: ["JSON"], swiftSettings: strictPointers),
         .testTarget(name: "LogTests", dependencies: ["Log"], swiftSettings: strictPointers),
         .testTarget(name: "DigestTests", dependencies: ["Digest"], swiftSettings: strictPointers),
         .testTarget(name: "JWTTests", dependencies: ["JWT"], swiftSettings: strictPointers),
         .testTarget(name: "ThreadsTests", dependencies: ["Threads"], swiftSettings: strictPointers),
-        .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"], swiftSettings: strictPointers),
-        .testTarget(name: "HTTPTests", dependencies: ["HTTP", "TestSupport"], swiftSettings: strictPointers),
-        .testTarget(name: "RegistryTests", dependencies: ["Registry", "Postgres", "HTTP", "TestSupport"], swiftSettings: strictPointers),
+        .testTarget(name: "PostgresTests", dependencies: ["EventLoops", "Postgres", "TestSupport"], swiftSettings: strictPointers),
+        .testTarget(name: "HTTPTests", dependencies: ["EventLoops", "HTTP", "TestSupport"], swiftSettings: strictPointers),
+        .testTarget(name: "RegistryTests", dependencies: ["EventLoops", "Registry", "Postgres", "HTTP", "TestSupport"], swiftSettings: strictPointers),
     ]
 )

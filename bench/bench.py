@@ -124,6 +124,20 @@ class Service:
             self.process.terminate()
             self.process.wait(timeout=20)
 
+    def cpu_seconds(self) -> float:
+        """User plus system CPU time the process used so far."""
+        with open(f"/proc/{self.process.pid}/stat") as file:
+            fields = file.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def wrk(self, script: str, seconds: int) -> dict:
+        """wrk against this service, with the CPU time it spent per request: a cost that the other
+        load on a shared machine changes far less than it changes the rates."""
+        before = self.cpu_seconds()
+        result = wrk(self.url, script, seconds)
+        result["cpu_us_per_request"] = (self.cpu_seconds() - before) * 1e6 / max(1, result["requests"])
+        return result
+
     def reset_peak_rss(self):
         with open(f"/proc/{self.process.pid}/clear_refs", "w") as file:
             file.write("5")
@@ -313,6 +327,10 @@ def main():
     parser.add_argument("--keep", action="store_true", help="leave the cluster's directory behind")
     parser.add_argument("--only", default="", help="comma-separated scenarios to run (default: all); ratios need their pairs")
     parser.add_argument("--output", default=os.path.join(ROOT, "bench-results", "latest.json"))
+    parser.add_argument("--compare-binary", default="",
+                        help="another registryd build (e.g. of the previous commit), served beside on the same "
+                             "database; its GET and /healthz run in the same interleaved rounds (get_compare, "
+                             "healthz_compare), for a before/after ratio that machine noise hits alike")
     arguments = parser.parse_args()
 
     # Built here, not only by `make bench`: a subset run straight from this script must not measure
@@ -324,6 +342,7 @@ def main():
     os.chmod(work, 0o755)  # the postgres user must reach the cluster inside it
     cluster = Cluster(os.path.join(work, "pg"))
     service = None
+    other = None
     try:
         admin = cluster.start()
         psql(admin, "CREATE DATABASE bench")
@@ -344,6 +363,11 @@ def main():
         service.start()
         tokens = [service.create_key(org(k)) for k in range(ORGANIZATIONS)]
         lua = lua_scripts(work, tokens)
+        if arguments.compare_binary:
+            other = Service(arguments.compare_binary, database_url, service.port + 1, arguments.pool_size,
+                            arguments.event_loops, arguments.read_connections, arguments.list_connections)
+            other.start()
+            wrk(other.url, lua["get"], 2)
 
         print("warming up ...", file=sys.stderr)
         for name in ["get", "list_created_at_asc", "list_name_asc", "create", "create_idempotent", "conflict", "healthz", "get_image", "list_images"]:
@@ -359,9 +383,9 @@ def main():
             pgbench(database_url, path, 1, clients[name], work, defines)
 
         scenarios = [
-            ("get", lambda: wrk(service.url, lua["get"], arguments.seconds)),
+            ("get", lambda: service.wrk(lua["get"], arguments.seconds)),
             ("pg_get", lambda: pgbench(database_url, sql["get"], arguments.seconds, clients["get"], work, defines)),
-            ("healthz", lambda: wrk(service.url, lua["healthz"], arguments.seconds)),
+            ("healthz", lambda: service.wrk(lua["healthz"], arguments.seconds)),
             ("list_created_at_asc", lambda: wrk(service.url, lua["list_created_at_asc"], arguments.seconds)),
             ("pg_list_created_at_asc", lambda: pgbench(database_url, sql["list_created_at_asc"], arguments.seconds, clients["list_created_at_asc"], work, defines)),
             ("list_name_asc", lambda: wrk(service.url, lua["list_name_asc"], arguments.seconds)),
@@ -380,6 +404,9 @@ def main():
         if arguments.only:
             wanted = set(arguments.only.split(","))
             scenarios = [(name, scenario) for name, scenario in scenarios if name in wanted]
+        if other:
+            scenarios += [("get_compare", lambda: other.wrk(lua["get"], arguments.seconds)),
+                          ("healthz_compare", lambda: other.wrk(lua["healthz"], arguments.seconds))]
         results = {name: [] for name, _ in scenarios}
         peak_rss = 0
         for round_number in range(1, arguments.rounds + 1):
@@ -409,6 +436,8 @@ def main():
         print_report(report)
         print(f"\nwritten to {arguments.output}", file=sys.stderr)
     finally:
+        if other:
+            other.stop()
         if service:
             service.stop()
         cluster.stop()
@@ -430,6 +459,10 @@ def summarize(results, million, peak_rss, startup, first_start, arguments) -> di
     ratios = {
         "get_vs_combined_ceiling": rate("get") / get_ceiling,
         "get_vs_pgbench": rate("get") / rate("pg_get"),
+        "get_compare_vs_combined_ceiling": rate("get_compare") / get_ceiling,
+        "get_vs_get_compare": rate("get") / rate("get_compare"),
+        "get_cpu_vs_get_compare_cpu": (m["get"]["cpu_us_per_request"] / m["get_compare"]["cpu_us_per_request"]
+                                       if "get" in m and "get_compare" in m else float("nan")),
         "list_created_at_asc_vs_pgbench": rate("list_created_at_asc") / rate("pg_list_created_at_asc"),
         "list_name_asc_vs_pgbench": rate("list_name_asc") / rate("pg_list_name_asc"),
         "create_vs_pgbench": rate("create") / rate("pg_create"),
@@ -482,10 +515,16 @@ def print_report(report):
         if key in report:
             figures = report[key]
             print(f"{label:34} {figures['rps']:10.0f} {figures['p50_ms']:9.2f} {figures['p99_ms']:9.2f}")
+    for name, figures in report["scenarios"].items():
+        if "cpu_us_per_request" in figures:
+            print(f"{name + ': registryd CPU per request':34} {figures['cpu_us_per_request']:10.1f} µs")
     print(f"\nGET combined ceiling 1/(1/P+1/H): {report['get_combined_ceiling_rps']:.0f} req/s")
     print(f"\n{'target':34} {'value':>10} {'goal':>10}  met")
     for key, verdict in report["targets"].items():
         print(f"{key:34} {verdict['value']:10.2f} {verdict['target']:>10}  {'yes' if verdict['met'] else 'NO'}")
+    if "get_compare" in report["scenarios"]:
+        for key in ["get_compare_vs_combined_ceiling", "get_vs_get_compare", "get_cpu_vs_get_compare_cpu"]:
+            print(f"{key:34} {report['ratios'][key]:10.2f}")
 
 
 if __name__ == "__main__":

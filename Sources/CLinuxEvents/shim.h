@@ -15,6 +15,7 @@ static inline uint32_t CLinuxEvents_out(void) { return EPOLLOUT; }
 static inline uint32_t CLinuxEvents_edgeTriggered(void) { return EPOLLET; }
 static inline uint32_t CLinuxEvents_exclusive(void) { return EPOLLEXCLUSIVE; }
 static inline uint32_t CLinuxEvents_hangUp(void) { return EPOLLHUP | EPOLLERR; }
+static inline uint32_t CLinuxEvents_readHangUp(void) { return EPOLLRDHUP; }
 static inline int CLinuxEvents_nonBlockingCloseOnExec(void) { return SOCK_NONBLOCK | SOCK_CLOEXEC; }
 
 #endif

@@ -8,12 +8,17 @@ import CLibCrypto
 /// message is gathered in `update` and hashed once in `finalize`: every caller hashes a short
 /// message it already holds, and one `EVP_Digest` call needs no context to allocate and free.
 public struct SHA256: Sendable {
-    private var message: [UInt8] = []
+    @usableFromInline var message: [UInt8] = []
 
     /// Creates a digest with nothing hashed yet.
     public init() {}
 
     /// Hashes `bytes` in one call.
+    ///
+    /// `@inlinable`, as `hexDigest` and `update`: every request hashes its API key (the cache is
+    /// keyed by digest), and unspecialized, gathering a lazily lowercased key byte by byte through
+    /// generic metadata cost 9% of the CPU of a GET.
+    @inlinable
     public static func hash<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> [UInt8] {
         var digest = SHA256()
         digest.update(bytes)
@@ -21,6 +26,7 @@ public struct SHA256: Sendable {
     }
 
     /// Hashes `bytes` and writes the digest as 64 lowercase hex digits.
+    @inlinable
     public static func hexDigest<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> String {
         let digest = hash(bytes)
         let hexDigits: StaticString = "0123456789abcdef"
@@ -34,6 +40,7 @@ public struct SHA256: Sendable {
     }
 
     /// Adds `bytes` to the message.
+    @inlinable
     public mutating func update<Bytes: Sequence<UInt8>>(_ bytes: Bytes) {
         message.append(contentsOf: bytes)
     }

@@ -1,7 +1,7 @@
 import CPicoHTTPParser
 
 /// One client connection, owned by the event loop that accepted it: only that loop's thread
-/// touches it (a handler's task only carries it back to the loop, see `EventLoop.deliver`).
+/// touches it (a handler's task runs on that loop too, see `HTTPLoop.deliver`).
 ///
 /// A connection serves one request at a time; bytes of a pipelined next request stay in `input`
 /// (or in the kernel) until the current answer is written.
@@ -54,8 +54,6 @@ final class HTTPConnection: @unchecked Sendable {
     /// The request being answered, for the access log and metrics.
     var requestStartedAt: ContinuousClock.Instant
     var requestID = ""
-    var method = ""
-    var path = ""
     var route: String?
     var status = 0
     var isClosed = false
@@ -67,15 +65,26 @@ final class HTTPConnection: @unchecked Sendable {
         requestStartedAt = now
     }
 
-    /// Whether shedding this connection loses no request: idle, nothing received.
-    var isIdle: Bool { phase == .idle && input.isEmpty }
+    /// Whether the socket reported bytes (or its end) while a request was being answered: they
+    /// are read once the answer is out, with no new event to say so (edge-triggered).
+    var mayHaveUnreadInput = false
 
-    /// Whether a request is partly received (a slow or trickling client).
-    var isIncomplete: Bool { phase == .head || phase == .body || (phase == .idle && !input.isEmpty) }
+    /// Whether the connection has answered a request (it is a keep-alive connection).
+    var hasAnswered = false
+
+    /// Whether shedding this connection loses no request: a keep-alive connection between
+    /// requests, nothing received. A connection just accepted is not idle even before its first
+    /// bytes are read: shed as idle, a newcomer could be closed unanswered for another newcomer.
+    var isIdle: Bool { phase == .idle && input.isEmpty && hasAnswered }
+
+    /// Whether a request is partly received (a slow or trickling client), or none yet on a new
+    /// connection (a silent client).
+    var isIncomplete: Bool { phase == .head || phase == .body || (phase == .idle && (!input.isEmpty || !hasAnswered)) }
 
     /// Forgets the request just answered, keeping bytes of the next one.
     func resetForNextRequest(now: ContinuousClock.Instant, idleTimeout: Duration) {
         phase = .idle
+        hasAnswered = true
         head = nil
         parsedHeadLength = 0
         chunkDecoder = phr_chunked_decoder()

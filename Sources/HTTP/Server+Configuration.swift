@@ -23,10 +23,9 @@ extension Server {
         public var maximumHeadSize: Int
         /// The largest request body accepted; larger ones are answered 413.
         public var maximumBodySize: Int
-        /// Event loops (threads), each owning its connections: one per core by default.
+        /// Event loops (threads), each owning its connections, when the server makes its own
+        /// (see `Server.init`): one per core by default.
         public var eventLoops: Int
-        /// Threads that run asynchronous handlers once they wait (see `Router.add(_:_:async:)`).
-        public var handlerThreads: Int
 
         /// Creates a configuration; see each property for what it means.
         public init(
@@ -38,8 +37,7 @@ extension Server {
             bodyTimeout: Duration = .seconds(30),
             maximumHeadSize: Int = 16 * 1024,
             maximumBodySize: Int = 64 * 1024,
-            eventLoops: Int = ProcessInfo.processInfo.activeProcessorCount,
-            handlerThreads: Int = ProcessInfo.processInfo.activeProcessorCount
+            eventLoops: Int = ProcessInfo.processInfo.activeProcessorCount
         ) {
             self.host = host
             self.port = port
@@ -50,7 +48,6 @@ extension Server {
             self.maximumHeadSize = maximumHeadSize
             self.maximumBodySize = maximumBodySize
             self.eventLoops = eventLoops
-            self.handlerThreads = handlerThreads
         }
 
         /// `connectionTimeoutSeconds` as a duration.

@@ -1,3 +1,4 @@
+import EventLoops
 import Log
 import Synchronization
 import Threads
@@ -5,43 +6,44 @@ import Threads
 import Glibc
 #endif
 
-/// The HTTP/1.1 server: one event loop per core over one listening socket (see `EventLoop`),
-/// picohttpparser for parsing, and `Request` → `Router` → `Response` for the rest.
+/// The HTTP/1.1 server: one `HTTPLoop` per event loop over one listening socket, picohttpparser
+/// for parsing, and `Request` → `Router` → `Response` for the rest.
 ///
+/// The event loops are given (registryd shares them with its read pipelines, so that a request
+/// and its statements meet on one thread) or made by the server, one per `eventLoops`.
 /// `shutdown` stops accepting, answers the requests in flight (with `Connection: close`) up to
-/// a grace period, then stops the loops. `@unchecked Sendable`: `loops`, `threads` and
-/// `listener` are written only by `start` and `shutdown`, which the owner calls from one thread.
+/// a grace period, then leaves the loops. `@unchecked Sendable`: `loops` and `listener` are
+/// written only by `start` and `shutdown`, which the owner calls from one thread.
 public final class Server: @unchecked Sendable {
     /// The settings the server was created with.
     public let configuration: Configuration
     private let context: ServerContext
-    private var loops: [EventLoop] = []
-    private var threads: [ThreadGroup] = []
+    private let group: EventLoopGroup?
+    private var ownGroup: EventLoopGroup?
+    private var loops: [HTTPLoop] = []
     private var listener: Int32 = -1
     private var boundPort: UInt16 = 0
 
     /// Creates a server that answers with `router`; `onCompletion` sees every request once answered.
     ///
-    /// Asynchronous handlers start on the event loop and continue, once they wait, on `executor`
-    /// (one with `configuration.handlerThreads` threads when nil; see `HandlerExecutor`).
+    /// Asynchronous handlers run on the event loop that received their request, before and after
+    /// each wait: `loops` (nil: the server starts `configuration.eventLoops` of its own).
     public init(
         configuration: Configuration,
         router: Router,
         logger: Logger,
-        executor: HandlerExecutor? = nil,
+        loops: EventLoopGroup? = nil,
         onCompletion: (@Sendable (Completion) -> Void)? = nil
     ) {
         self.configuration = configuration
-        context = ServerContext(
-            router: router, logger: logger, configuration: configuration,
-            executor: executor ?? HandlerExecutor(threads: configuration.handlerThreads), onCompletion: onCompletion)
+        group = loops
+        context = ServerContext(router: router, logger: logger, configuration: configuration, onCompletion: onCompletion)
     }
 
     deinit {
-        // A handler still running delivers to a stopped loop, which ignores it (the loop object,
-        // and its descriptors, live as long as the handler's task holds it).
-        for loop in loops { loop.stop() }
-        for group in threads { group.waitUntilFinished() }
+        // A handler still running delivers to a loop that left, which ignores it.
+        for loop in loops { loop.loop.executeAndWait { loop.detach() } }
+        ownGroup?.shutdown()
         if listener >= 0 { close(listener) }
     }
 
@@ -57,16 +59,16 @@ public final class Server: @unchecked Sendable {
     /// What parses HTTP: picohttpparser as libh2o-evloop exports it (for logs and build info).
     public static let libraryVersion = "picohttpparser (libh2o-evloop)"
 
-    /// Binds and starts the event loops; returns once listening.
+    /// Binds and starts serving on the event loops; returns once listening.
     public func start() throws(ServerError) {
         precondition(loops.isEmpty, "server already started")
         listener = try Listener.open(host: configuration.host, port: configuration.port)
         boundPort = Listener.port(of: listener)
-        loops = (0..<max(1, configuration.eventLoops)).map { _ in EventLoop(context: context, listener: listener) }
+        let group = group ?? EventLoopGroup(count: configuration.eventLoops, name: "http-loop")
+        if self.group == nil { ownGroup = group }
+        loops = group.loops.map { HTTPLoop(context: context, loop: $0, listener: listener) }
         for loop in loops { loop.siblings = loops }
-        for (index, loop) in loops.enumerated() {
-            threads.append(ThreadGroup(count: 1, name: "http-loop-\(index)") { loop.run() })
-        }
+        for loop in loops { loop.loop.executeAndWait { loop.attach() } }
     }
 
     /// Stops accepting, waits up to `gracePeriod` for requests in flight, then stops; returns
@@ -79,7 +81,7 @@ public final class Server: @unchecked Sendable {
     public func shutdown(gracePeriod: Duration = .seconds(10)) -> Bool {
         guard !loops.isEmpty else { return true }
         context.isDraining.store(true, ordering: .relaxed)
-        for loop in loops { loop.wake() }
+        for loop in loops { loop.loop.wake() }
         let deadline = ContinuousClock.now.advanced(by: gracePeriod)
         while ContinuousClock.now < deadline {
             let listening = loops.contains { !$0.hasStoppedListening.load(ordering: .relaxed) }
@@ -91,13 +93,12 @@ public final class Server: @unchecked Sendable {
             usleep(2_000)
         }
         if requestsInFlight > 0 { return false }
-        for loop in loops { loop.stop() }
-        for group in threads { group.waitUntilFinished() }
+        for loop in loops { loop.loop.executeAndWait { loop.detach() } }
+        ownGroup?.shutdown()
+        ownGroup = nil
         if listener >= 0 { close(listener) }
         listener = -1
         loops = []
-        threads = []
-        context.executor.stop()
         return true
     }
 }

@@ -6,8 +6,6 @@ final class ServerContext: Sendable {
     let router: Router
     let logger: Logger
     let configuration: Server.Configuration
-    /// Where asynchronous handlers run once they first wait (see `HandlerExecutor`).
-    let executor: HandlerExecutor
     let onCompletion: (@Sendable (Server.Completion) -> Void)?
 
     let openConnections = Atomic<Int>(0)
@@ -15,25 +13,25 @@ final class ServerContext: Sendable {
     let isDraining = Atomic<Bool>(false)
 
     init(
-        router: Router, logger: Logger, configuration: Server.Configuration, executor: HandlerExecutor,
+        router: Router, logger: Logger, configuration: Server.Configuration,
         onCompletion: (@Sendable (Server.Completion) -> Void)?
     ) {
         self.router = router
         self.logger = logger
         self.configuration = configuration
-        self.executor = executor
         self.onCompletion = onCompletion
     }
 
     /// Logs the request and hands it to metrics, once it is answered.
     func record(_ connection: HTTPConnection, status: Int) {
+        let request = connection.head?.request
         let completion = Server.Completion(
-            method: connection.method, route: connection.route, status: status,
+            method: request?.method ?? "", route: connection.route, status: status,
             duration: ContinuousClock.now - connection.requestStartedAt, requestID: connection.requestID)
         if logger.isEnabled(.info) {
             logger.info("request", [
-                "method": .string(connection.method),
-                "path": .string(connection.path),
+                "method": .string(request?.method ?? ""),
+                "path": .string(request?.path ?? ""),
                 "route": .string(connection.route ?? "unmatched"),
                 "status": .int(status),
                 "duration_ms": .double((completion.seconds * 1_000_000).rounded() / 1000),

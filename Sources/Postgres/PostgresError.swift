@@ -67,6 +67,10 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
     /// A unique index refused the row (SQLSTATE 23505).
     public var isUniqueViolation: Bool { sqlState == "23505" }
 
+    /// Whether the server is ending the session (class 57P: `pg_terminate_backend`, a shutdown or
+    /// crash): the statement did not run, and the connection is gone.
+    public var endsTheConnection: Bool { sqlState?.hasPrefix("57P") ?? false }
+
     /// The server no longer knows a prepared statement (26000: another session ran `DEALLOCATE`
     /// or `DISCARD`) or refuses its cached plan (0A000 "cached plan must not change result type":
     /// another instance changed a table it reads): preparing it again fixes both.

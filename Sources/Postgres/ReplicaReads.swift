@@ -1,3 +1,4 @@
+import EventLoops
 import FoundationEssentials
 import Threads
 import Log
@@ -42,8 +43,13 @@ public final class ReplicaReads: Sendable {
         var failing = false
     }
 
-    public init(replica: QueryPipeline.Configuration, primaryURL: String, maxLag: Duration, logger: Logger) {
-        pipeline = QueryPipeline(configuration: replica, logger: logger)
+    /// The replica's connections live on `loops` (the application's, so that a read there stays
+    /// on its request's thread; nil: loops of their own).
+    public init(
+        replica: QueryPipeline.Configuration, primaryURL: String, maxLag: Duration, loops: EventLoopGroup? = nil,
+        logger: Logger
+    ) {
+        pipeline = QueryPipeline(configuration: replica, loops: loops, logger: logger)
         replicaURL = replica.connectionString
         connectTimeoutSeconds = replica.connectTimeoutSeconds
         self.primaryURL = primaryURL

@@ -1,14 +1,17 @@
+import EventLoops
 import FoundationEssentials
 import HTTP
 import Log
 import Postgres
 
 /// The running service on top of a connection pool: the read pipeline, the routes, the HTTP
-/// server and the executor its handlers run on, the metrics and the purger, wired together.
+/// server and the event loops its handlers run on, the metrics, the purger and the webhook
+/// dispatcher, wired together.
 ///
 /// `registryd serve` and the tests build the service through this one type, so what is tested is
-/// what runs: in particular the pipeline's threads run the handlers they resume (see
-/// `HandlerExecutor`), a wiring that only matters for speed and would be easy to lose in a copy.
+/// what runs: in particular the HTTP server and the read pipelines share one group of event loops,
+/// so that a GET is parsed, queried and answered on one thread (see `QueryPipeline`), a wiring
+/// that only matters for speed and would be easy to lose in a copy.
 public final class RegistryApplication: Sendable {
     /// registryd's version, for `--version` and `registryd_build_info`.
     public static let version = "0.1.0"
@@ -64,6 +67,8 @@ public final class RegistryApplication: Sendable {
     public let readiness: ReadinessProbe
     /// Request, latency, pool and error metrics.
     public let metrics: ServiceMetrics
+    /// The event loops: the HTTP connections and the read connections of each loop's thread.
+    public let loops: EventLoopGroup
     /// The connections that batch the reads.
     public let pipeline: QueryPipeline
     /// The listing lane: a pipeline of its own for listings; nil when they share `pipeline`.
@@ -82,22 +87,21 @@ public final class RegistryApplication: Sendable {
     /// Builds the application; nothing listens until `start`.
     ///
     /// Reads go through a `QueryPipeline` configured by `pipeline`, writes through `pool` (see
-    /// `DatabaseAccess`); `migrator` (the migrations this build expects) feeds `/readyz`.
+    /// `DatabaseAccess`); `migrator` (the migrations this build expects) feeds `/readyz`. The HTTP
+    /// server and the pipelines run on `loops` (nil: `serverConfiguration.eventLoops` new ones),
+    /// which `stop` shuts down; pass the same group to `replica`.
     public init(
         pool: ConnectionPool, pipeline pipelineConfiguration: QueryPipeline.Configuration,
         server serverConfiguration: Server.Configuration, settings: Settings, migrator: Migrator?, logger: Logger,
-        replica: ReplicaReads? = nil
+        loops: EventLoopGroup? = nil, replica: ReplicaReads? = nil
     ) {
         self.replica = replica
-        // Handlers resumed by the database run on the pipeline's threads right after each batch.
-        let executor = HandlerExecutor(threads: serverConfiguration.handlerThreads)
+        let loops = loops ?? EventLoopGroup(count: serverConfiguration.eventLoops, name: "loop")
+        self.loops = loops
         func makePipeline(connections: Int) -> QueryPipeline {
             var configuration = pipelineConfiguration
             configuration.connections = connections
-            return QueryPipeline(
-                configuration: configuration, logger: logger,
-                threadStarted: { executor.registerCurrentThreadAsHelper() },
-                afterBatch: { executor.runQueuedJobs() })
+            return QueryPipeline(configuration: configuration, loops: loops, logger: logger)
         }
         let pipeline = makePipeline(connections: pipelineConfiguration.connections)
         self.pipeline = pipeline
@@ -144,7 +148,7 @@ public final class RegistryApplication: Sendable {
             WebhookDispatcher(settings: $0, connectionString: pool.configuration.connectionString, logger: logger)
         }
         metrics.observe(webhooks: webhooks)
-        server = Server(configuration: serverConfiguration, router: router, logger: logger, executor: executor,
+        server = Server(configuration: serverConfiguration, router: router, logger: logger, loops: loops,
                         onCompletion: { metrics.record($0) })
         metrics.observe(server)
         metrics.observe(admission: admission, listings: listingPipeline)
@@ -175,6 +179,7 @@ public final class RegistryApplication: Sendable {
         pipeline.close()
         listingPipeline?.close()
         replica?.stop()
+        loops.shutdown()
         return true
     }
 }

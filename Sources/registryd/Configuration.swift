@@ -56,7 +56,7 @@ struct Configuration: Sendable {
         Variable(name: "REGIONS", defaultValue: "fr-par,nl-ams,pl-waw", help: "comma-separated regions served"),
         Variable(name: "ENDPOINT_TEMPLATE", defaultValue: "rg.{region}.scw.cloud", help: "registry host of a region; {region} is replaced"),
         Variable(name: "DB_POOL_SIZE", defaultValue: "10", help: "connections for writes, each with a thread (1-1000)"),
-        Variable(name: "DB_READ_CONNECTIONS", defaultValue: "2", help: "connections that batch reads in pipeline mode (1-64)"),
+        Variable(name: "DB_READ_CONNECTIONS", defaultValue: "0", help: "connections that batch reads in pipeline mode, spread over the event loops (0: one per loop; 0-64)"),
         Variable(name: "DB_LIST_CONNECTIONS", defaultValue: "1", help: "connections of the listing lane, so GET by id never waits behind a listing (0: share the read connections)"),
         Variable(name: "DB_WRITES_PER_ORG", defaultValue: "2", help: "writes of one organization holding pool connections at once; more wait their turn (0: no limit)"),
         Variable(name: "DB_LISTINGS_PER_ORG", defaultValue: "2", help: "listings of one organization in the listing lane at once; more wait their turn (0: no limit)"),
@@ -106,7 +106,7 @@ struct Configuration: Sendable {
             regions: regions,
             endpointTemplate: template,
             poolSize: try reader.integer("DB_POOL_SIZE", in: 1...1000),
-            readConnections: try reader.integer("DB_READ_CONNECTIONS", in: 1...64),
+            readConnections: try reader.integer("DB_READ_CONNECTIONS", in: 0...64),
             fairness: Fairness(
                 writesPerOrganization: try reader.integer("DB_WRITES_PER_ORG", in: 0...1000),
                 listingsPerOrganization: try reader.integer("DB_LISTINGS_PER_ORG", in: 0...1000),

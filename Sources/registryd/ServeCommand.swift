@@ -1,5 +1,6 @@
 import FoundationEssentials
 #if canImport(Glibc)
+import EventLoops
 import Glibc
 #endif
 import HTTP
@@ -34,6 +35,10 @@ enum ServeCommand {
             return 1
         }
 
+        // One loop per core, shared by the HTTP connections and the read connections (replica's too).
+        let loops = EventLoopGroup(
+            count: configuration.eventLoops > 0 ? configuration.eventLoops : ProcessInfo.processInfo.activeProcessorCount,
+            name: "loop")
         let application = RegistryApplication(
             pool: pool,
             pipeline: configuration.pipeline,
@@ -57,9 +62,10 @@ enum ServeCommand {
                 webhooks: configuration.webhooks),
             migrator: migrator,
             logger: logger,
+            loops: loops,
             replica: configuration.replicaPipeline.map {
                 ReplicaReads(replica: $0, primaryURL: configuration.databaseURL,
-                             maxLag: .milliseconds(configuration.readMaxLagMilliseconds), logger: logger)
+                             maxLag: .milliseconds(configuration.readMaxLagMilliseconds), loops: loops, logger: logger)
             })
         do {
             try application.start()

@@ -22,7 +22,7 @@ import TestSupport
         #expect(missing.output.contains("DATABASE_URL"))
         for (variable, value) in [("PORT", "eighty"), ("PORT", "70000"), ("DB_POOL_SIZE", "0"), ("LOG_LEVEL", "loud"),
                                   ("REGIONS", "fr par"), ("REGIONS", "fr-par,fr-par"), ("REGIONS", ","),
-                                  ("ENDPOINT_TEMPLATE", "https://rg.{region}.scw.cloud"), ("DB_READ_CONNECTIONS", "0"),
+                                  ("ENDPOINT_TEMPLATE", "https://rg.{region}.scw.cloud"), ("DB_READ_CONNECTIONS", "65"),
                                   ("DB_STATEMENT_TIMEOUT_MS", "-1"), ("HTTP_EVENT_LOOPS", "-1"),
                                   ("HTTP_HEAD_TIMEOUT_S", "0"), ("DB_WRITES_PER_ORG", "-1"),
                                   ("DB_LISTINGS_PER_ORG", "many"), ("DB_LIST_CONNECTIONS", "65")] {

@@ -1,4 +1,5 @@
 import Foundation
+import EventLoops
 import HTTP
 import Log
 import Postgres
@@ -40,22 +41,24 @@ public final class TestService: Sendable {
             admin: admin ?? cluster?.adminURL ?? TestPostgres.adminURL)
         logs = LogSink.memory()
         let logger = Logger(label: "test", level: .info, sink: logs)
+        let loops = EventLoopGroup(count: 2, name: "test-loop")
         application = RegistryApplication(
             pool: database.pool,
             pipeline: .init(connectionString: database.url, connections: 2, queueTimeout: poolTimeout,
                             statementTimeout: statementTimeout),
-            server: .init(host: "127.0.0.1", port: 0, eventLoops: 2, handlerThreads: 2),
+            server: .init(host: "127.0.0.1", port: 0, eventLoops: 2),
             settings: .init(regions: regions, namespaceQuota: quota, authCacheLifetime: authCacheLifetime,
                             authMissLifetime: authMissLifetime, purgeInterval: .milliseconds(50),
                             readinessInterval: readinessInterval, fairness: fairness),
             migrator: Migrator(migrations: try Migration.load(from: TestPostgres.migrationsDirectory), logger: logger),
             logger: logger,
+            loops: loops,
             replica: replicaAdmin.map { [database] replicaAdmin in
                 let databaseName = URLComponents(string: database.url)?.path.dropFirst() ?? ""
                 return ReplicaReads(
                     replica: .init(connectionString: TestPostgres.url(of: replicaAdmin, database: String(databaseName)),
                                    connections: 2, queueTimeout: poolTimeout, statementTimeout: statementTimeout),
-                    primaryURL: database.url, maxLag: replicaMaxLag, logger: logger)
+                    primaryURL: database.url, maxLag: replicaMaxLag, loops: loops, logger: logger)
             })
         try application.start()
         baseURL = "http://127.0.0.1:\(application.server.port)"
@@ -103,7 +106,7 @@ public func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) as
 
 /// Threads of the tests' own, outside Swift's cooperative pool (which the other tests' blocking
 /// set-up can keep busy for seconds): `Task(executorPreference: dedicatedExecutor)`.
-public let dedicatedExecutor = HandlerExecutor(threads: 4)
+public let dedicatedExecutor = TestThreads(count: 4)
 
 /// Runs `body` on threads of its own: for tests that time how fast something answers, so that
 /// the measure is not how long the other tests kept the two cooperative threads busy.

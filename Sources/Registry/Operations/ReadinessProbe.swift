@@ -1,4 +1,5 @@
 import Dispatch
+import EventLoops
 import HTTP
 import Log
 import Postgres
@@ -34,9 +35,9 @@ public final class ReadinessProbe: Sendable {
     /// Age past which the last result no longer counts as ready.
     public var staleAfter: Duration { interval * 3 }
 
-    /// The probe's own thread: `start` may be called from Swift's cooperative pool and waits for
-    /// the first probe, which must then not need a thread of that pool.
-    private let executor = HandlerExecutor(threads: 1)
+    /// The probe's own thread (an event loop as its executor): `start` may be called from Swift's
+    /// cooperative pool and waits for the first probe, which must then not need a thread of that pool.
+    private let loops = EventLoopGroup(count: 1, name: "readiness")
     private let last = Mutex<Result?>(nil)
     private let task = Mutex<Task<Void, Never>?>(nil)
     private let probes = Atomic<Int>(0)
@@ -59,7 +60,7 @@ public final class ReadinessProbe: Sendable {
     /// that an instance that just started says ready as soon as it is.
     public func start() {
         let first = DispatchSemaphore(value: 0)
-        let running = Task(executorPreference: executor) { [self] in
+        let running = Task(executorPreference: loops.loops[0]) { [self] in
             var signalled = false
             while !Task.isCancelled {
                 await probe()
@@ -78,7 +79,7 @@ public final class ReadinessProbe: Sendable {
     /// Stops probing (a probe stuck on the database is abandoned, not waited for).
     public func stop() {
         task.withLock { $0?.cancel() }
-        executor.stop()
+        loops.shutdown()
     }
 
     /// Runs one probe and records its result.

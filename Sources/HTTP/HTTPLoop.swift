@@ -1,112 +1,95 @@
 import CLinuxEvents
+import EventLoops
 import Synchronization
 import Threads
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// One thread with its own epoll set: it accepts from the shared listening socket, and reads,
-/// parses, routes, answers and writes its connections. An immediate handler runs right here; an
-/// asynchronous one starts here too (`Task.immediate`) and, when it finishes on another thread
-/// (the database pipeline's), hands its answer back through `deliver` and an `eventfd`.
+/// The HTTP side of one `EventLoop`: it accepts from the shared listening socket, and reads,
+/// parses, routes, answers and writes the connections it accepted. An immediate handler runs
+/// right here; an asynchronous one starts here too (`Task.immediate`, with the loop as its
+/// executor), so it runs on this thread before and after each wait, and its answer is written
+/// when the loop finishes the turn in which it came (`deliver`, `beforeWait`).
 ///
-/// `@unchecked Sendable`: everything but `completions` and `isStopping` is touched only by the
-/// loop's thread; the descriptors live as long as the object, so a late `deliver` never writes
-/// to a reused descriptor.
-final class EventLoop: @unchecked Sendable {
+/// `@unchecked Sendable`: everything but the atomics is touched only by the loop's thread;
+/// closures carry the object there (`EventLoop.execute`).
+final class HTTPLoop: EventHandler, LoopParticipant, @unchecked Sendable {
     let context: ServerContext
+    let loop: EventLoop
     private let listener: Int32
-    private let epoll: Int32
-    private let wakeUp: Int32
     private var connections: [Int32: HTTPConnection] = [:]
     private var readBuffer = [UInt8](repeating: 0, count: 64 * 1024)
-    private var nextDeadlineScan = ContinuousClock.now
-    private var isListening = true
-    private var loopThread: pthread_t?
-
-    /// Answers of asynchronous handlers, waiting for the loop's thread to write them.
-    private let completions = Mutex<[(HTTPConnection, Response)]>([])
-    private let isStopping = Atomic<Bool>(false)
+    private var isListening = false
+    /// Answers of asynchronous handlers, written before the loop waits again.
+    private var completions: [(HTTPConnection, Response)] = []
     /// Set once the loop has stopped accepting (draining): the server may then close the listener.
     let hasStoppedListening = Atomic<Bool>(false)
     /// The server's loops, this one included; set before the loops start.
-    var siblings: [EventLoop] = []
-    /// Connections this loop holds (read by its siblings), and sheds its siblings asked for.
+    var siblings: [HTTPLoop] = []
+    /// Connections this loop holds (read by its siblings).
     let connectionCount = Atomic<Int>(0)
-    private let shedsRequested = Atomic<Int>(0)
 
-    init(context: ServerContext, listener: Int32) {
+    init(context: ServerContext, loop: EventLoop, listener: Int32) {
         self.context = context
+        self.loop = loop
         self.listener = listener
-        epoll = epoll_create1(Int32(EPOLL_CLOEXEC))
-        wakeUp = eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC))
+    }
+
+    /// Starts accepting (on the loop's thread).
+    func attach() {
         // The listener is shared by every loop; EPOLLEXCLUSIVE wakes one of them per connection.
-        register(listener, events: CLinuxEvents_in() | CLinuxEvents_exclusive())
-        register(wakeUp, events: CLinuxEvents_in())
+        loop.register(listener, events: CLinuxEvents_in() | CLinuxEvents_exclusive(), handler: self)
+        loop.add(self)
+        isListening = true
     }
 
-    deinit {
-        Glibc.close(wakeUp)
-        Glibc.close(epoll)
-    }
-
-    /// Runs the loop on the calling thread until `stop`.
-    func run() {
-        loopThread = pthread_self()
-        var events = [epoll_event](repeating: epoll_event(), count: 256)
-        while !isStopping.load(ordering: .relaxed) {
-            let count = events.withUnsafeMutableBufferPointer { epoll_wait(epoll, $0.baseAddress, Int32($0.count), 100) }
-            for index in 0..<max(0, Int(count)) {
-                let event = events[index]
-                let descriptor = event.data.fd
-                if descriptor == listener {
-                    acceptConnections()
-                } else if descriptor == wakeUp {
-                    var value: UInt64 = 0
-                    _ = read(wakeUp, &value, 8)
-                } else if let connection = connections[descriptor] {
-                    var readable = event.events & (CLinuxEvents_in() | CLinuxEvents_hangUp()) != 0
-                    if event.events & CLinuxEvents_out() != 0 && connection.phase == .writing {
-                        flush(connection)
-                        process(connection)  // a pipelined request waiting behind the answer just written
-                        readable = true  // and what arrived while writing (edge-triggered: no new event)
-                    }
-                    if readable { receive(connection) }
-                }
-            }
-            writeCompletions()
-            for _ in 0..<shedsRequested.exchange(0, ordering: .relaxed) { _ = shedOne() }
-            if context.isDraining.load(ordering: .relaxed) && isListening { stopListening() }
-            let now = ContinuousClock.now
-            if now >= nextDeadlineScan {
-                enforceDeadlines(now: now)
-                nextDeadlineScan = now.advanced(by: .milliseconds(100))
-            }
-        }
+    /// Closes every connection and leaves the loop (on the loop's thread).
+    func detach() {
+        if isListening { stopListening() }
         for connection in Array(connections.values) { close(connection, abandoning: true) }
+        loop.remove(self)
         siblings = []  // the loops referenced one another: let them go
     }
 
-    /// Asks the loop to return (from any thread); connections still open are closed.
-    func stop() {
-        isStopping.store(true, ordering: .relaxed)
-        wake()
-    }
+    /// Edge-triggered, registered once: readable, writable, and the peer's end of stream apart
+    /// (`EPOLLRDHUP`), so that a short read can be trusted to have emptied the socket unless the
+    /// peer also closed (see `receive`).
+    private static let connectionEvents =
+        CLinuxEvents_in() | CLinuxEvents_out() | CLinuxEvents_readHangUp() | CLinuxEvents_edgeTriggered()
 
-    /// Wakes the loop, from any thread, so it notices draining or stopping.
-    func wake() {
-        var one: UInt64 = 1
-        _ = write(wakeUp, &one, 8)
-    }
-
-    /// Hands an asynchronous handler's answer back to the loop that owns `connection`.
-    func deliver(_ response: Response, to connection: HTTPConnection) {
-        let wasEmpty = completions.withLock { queue in
-            queue.append((connection, response))
-            return queue.count == 1
+    func handle(descriptor: Int32, events: UInt32) {
+        if descriptor == listener {
+            acceptConnections()
+        } else if let connection = connections[descriptor] {
+            let closing = events & (CLinuxEvents_readHangUp() | CLinuxEvents_hangUp()) != 0
+            var readable = closing || events & CLinuxEvents_in() != 0
+            if events & CLinuxEvents_out() != 0 && connection.phase == .writing {
+                flush(connection)
+                process(connection)  // a pipelined request waiting behind the answer just written
+                readable = true  // and what arrived while writing (edge-triggered: no new event)
+            }
+            if readable { receive(connection, untilEmpty: closing) }
         }
-        // On the loop's own thread (the handler never waited) the loop writes it before sleeping.
-        if wasEmpty, let loopThread, pthread_equal(loopThread, pthread_self()) == 0 { wake() }
+    }
+
+    func beforeWait() {
+        writeCompletions()
+        if context.isDraining.load(ordering: .relaxed) && isListening { stopListening() }
+    }
+
+    func checkDeadlines(now: ContinuousClock.Instant) {
+        enforceDeadlines(now: now)
+    }
+
+    /// Hands an asynchronous handler's answer back to the loop that owns `connection`: written
+    /// at the end of this turn when on the loop (always, unless a handler left its executor).
+    func deliver(_ response: Response, to connection: HTTPConnection) {
+        if loop.isCurrent {
+            completions.append((connection, response))
+        } else {
+            loop.execute { [self] in completions.append((connection, response)) }
+        }
     }
 
     // MARK: - Connections
@@ -117,11 +100,9 @@ final class EventLoop: @unchecked Sendable {
         guard let fullest = others.max(by: {
             $0.connectionCount.load(ordering: .relaxed) < $1.connectionCount.load(ordering: .relaxed)
         }), fullest.connectionCount.load(ordering: .relaxed) > 0 else { return false }
-        fullest.shedsRequested.add(1, ordering: .relaxed)
-        fullest.wake()
+        fullest.loop.execute { _ = fullest.shedOne() }
         return true
     }
-
     private func acceptConnections() {
         for _ in 0..<64 {
             guard !context.isDraining.load(ordering: .relaxed) else { return }
@@ -140,20 +121,20 @@ final class EventLoop: @unchecked Sendable {
                 // Every slot is answering a request: refuse this one, politely.
                 connections[descriptor] = connection
                 context.openConnections.add(1, ordering: .relaxed)
-                register(descriptor, events: CLinuxEvents_in() | CLinuxEvents_out() | CLinuxEvents_edgeTriggered())
+                loop.register(descriptor, events: Self.connectionEvents, handler: self)
                 fail(connection, with: .overloaded)
                 continue
             }
             connections[descriptor] = connection
             connectionCount.add(1, ordering: .relaxed)
             context.openConnections.add(1, ordering: .relaxed)
-            register(descriptor, events: CLinuxEvents_in() | CLinuxEvents_out() | CLinuxEvents_edgeTriggered())
+            loop.register(descriptor, events: Self.connectionEvents, handler: self)
         }
     }
 
     /// Closes the connection that loses least to make room: the longest idle keep-alive one,
     /// else the oldest incomplete request (a trickler). False when all are being answered.
-    private func shedOne() -> Bool {
+    func shedOne() -> Bool {
         let victim = connections.values.filter(\.isIdle).min { $0.phaseStartedAt < $1.phaseStartedAt }
             ?? connections.values.filter(\.isIncomplete).min { $0.requestStartedAt < $1.requestStartedAt }
         guard let victim else { return false }
@@ -182,8 +163,10 @@ final class EventLoop: @unchecked Sendable {
     /// Stops accepting and closes idle keep-alive connections; the others close after their answer.
     private func stopListening() {
         isListening = false
-        epoll_ctl(epoll, EPOLL_CTL_DEL, listener, nil)
-        for connection in Array(connections.values) where connection.isIdle { close(connection, abandoning: false) }
+        loop.unregister(listener)
+        for connection in Array(connections.values) where connection.phase == .idle && connection.input.isEmpty {
+            close(connection, abandoning: false)  // between requests, or none sent yet
+        }
         hasStoppedListening.store(true, ordering: .relaxed)
     }
 
@@ -195,6 +178,7 @@ final class EventLoop: @unchecked Sendable {
             context.inFlight.subtract(1, ordering: .relaxed)
         }
         connections[connection.descriptor] = nil
+        loop.forget(connection.descriptor)
         connectionCount.subtract(1, ordering: .relaxed)
         context.openConnections.subtract(1, ordering: .relaxed)
         if connection.closesAfterWrite {
@@ -210,36 +194,42 @@ final class EventLoop: @unchecked Sendable {
         Glibc.close(connection.descriptor)
     }
 
-    private func register(_ descriptor: Int32, events: UInt32) {
-        var event = epoll_event()
-        event.events = events
-        event.data.fd = descriptor
-        epoll_ctl(epoll, EPOLL_CTL_ADD, descriptor, &event)
-    }
-
     private func writeCompletions() {
-        let ready = completions.withLock { queue in
-            defer { queue.removeAll(keepingCapacity: true) }
-            return queue
-        }
-        for (connection, response) in ready where !connection.isClosed {
-            respond(connection, with: response)
-            process(connection)  // a pipelined request waiting behind this answer
-            receive(connection)  // and what arrived meanwhile (edge-triggered: no new event for it)
+        // Writing one may start the handler of a pipelined request, which may complete at once.
+        while !completions.isEmpty {
+            let ready = completions
+            completions.removeAll(keepingCapacity: true)
+            for (connection, response) in ready where !connection.isClosed {
+                respond(connection, with: response)
+                process(connection)  // a pipelined request waiting behind this answer
+                if connection.mayHaveUnreadInput {
+                    connection.mayHaveUnreadInput = false
+                    receive(connection)  // what arrived meanwhile (edge-triggered: no new event for it)
+                }
+            }
         }
     }
 
     // MARK: - Reading
 
-    /// Reads what the socket holds (edge-triggered: until it would block) and serves what it completes.
-    func receive(_ connection: HTTPConnection) {
+    /// Reads what the socket holds and serves what it completes.
+    ///
+    /// Edge-triggered: all that is there must be read, but a read shorter than the buffer already
+    /// took it all (bytes arriving later raise a new event), which saves the `recv` that would only
+    /// find the socket empty, one per request. `untilEmpty` when the peer closed (`EPOLLRDHUP`: no
+    /// event follows the end of stream, so it must be read now).
+    func receive(_ connection: HTTPConnection, untilEmpty: Bool = true) {
         while !connection.isClosed {
             // One request at a time: the next one waits (in the kernel) until this one is answered.
-            if connection.phase == .handling || connection.phase == .writing { return }
+            if connection.phase == .handling || connection.phase == .writing {
+                connection.mayHaveUnreadInput = true  // read once the answer is out
+                return
+            }
             let count = readBuffer.withUnsafeMutableBytes { recv(connection.descriptor, $0.baseAddress, $0.count, 0) }
             if count > 0 {
                 connection.input.append(contentsOf: readBuffer[0..<count])
                 process(connection)
+                if count < readBuffer.count && !untilEmpty { return }
                 continue
             }
             if count < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return }

@@ -4,7 +4,7 @@ import Glibc
 #endif
 
 /// The life of one request on its loop: head, body, handler, answer.
-extension EventLoop {
+extension HTTPLoop {
     /// Serves every complete request at the start of `connection.input`, one after another.
     func process(_ connection: HTTPConnection) {
         while !connection.isClosed {
@@ -28,8 +28,6 @@ extension EventLoop {
         connection.phaseStartedAt = now
         connection.requestStartedAt = now
         connection.requestID = ""
-        connection.method = ""
-        connection.path = ""
         connection.deadline = now.advanced(by: context.configuration.headTimeout)
     }
 
@@ -49,8 +47,6 @@ extension EventLoop {
         case .complete(let head, let length):
             connection.input.removeSubrange(0..<length)
             connection.head = head
-            connection.method = head.request.method
-            connection.path = head.request.path
             connection.requestID = head.request.id
             connection.keepsBody = head.request.method == "POST" || head.request.method == "PATCH" || head.request.method == "PUT"
             connection.bodyExceededLimit = false
@@ -150,7 +146,8 @@ extension EventLoop {
             respond(connection, with: response)
         case .await(let pattern, let routed, let handler):
             connection.route = pattern
-            Task.immediate(executorPreference: context.executor) { [self] in
+            // Runs here until its first wait, and on this loop after each (the loop is its executor).
+            Task.immediate(executorPreference: loop) { [self] in
                 let response = await handler(routed)
                 deliver(response, to: connection)
             }
