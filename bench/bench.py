@@ -320,6 +320,9 @@ def main():
     parser.add_argument("--keep", action="store_true", help="leave the cluster's directory behind")
     parser.add_argument("--only", default="", help="comma-separated scenarios to run (default: all); ratios need their pairs")
     parser.add_argument("--output", default=os.path.join(ROOT, "bench-results", "latest.json"))
+    parser.add_argument("--compare", default="",
+                        help="another registryd binary (e.g. a build of the previous commit): every wrk scenario "
+                             "also runs against it, interleaved, as <name>@compare, and the report gives new/compare")
     arguments = parser.parse_args()
 
     # Built here, not only by `make bench`: a subset run straight from this script must not measure
@@ -331,6 +334,7 @@ def main():
     os.chmod(work, 0o755)  # the postgres user must reach the cluster inside it
     cluster = Cluster(os.path.join(work, "pg"))
     service = None
+    services = []
     try:
         admin = cluster.start()
         psql(admin, "CREATE DATABASE bench")
@@ -374,33 +378,43 @@ def main():
             pgbench(database_url, path, 1, clients[name], work, defines)
 
         scenarios = [
-            ("get", lambda: wrk(service.url, lua["get"], arguments.seconds)),
+            ("get", lambda url=None: wrk(url or service.url, lua["get"], arguments.seconds)),
             ("pg_get", lambda: pgbench(database_url, sql["get"], arguments.seconds, clients["get"], work, defines)),
-            ("healthz", lambda: wrk(service.url, lua["healthz"], arguments.seconds)),
-            ("list_created_at_asc", lambda: wrk(service.url, lua["list_created_at_asc"], arguments.seconds)),
+            ("healthz", lambda url=None: wrk(url or service.url, lua["healthz"], arguments.seconds)),
+            ("list_created_at_asc", lambda url=None: wrk(url or service.url, lua["list_created_at_asc"], arguments.seconds)),
             ("pg_list_created_at_asc", lambda: pgbench(database_url, sql["list_created_at_asc"], arguments.seconds, clients["list_created_at_asc"], work, defines)),
-            ("list_name_asc", lambda: wrk(service.url, lua["list_name_asc"], arguments.seconds)),
+            ("list_name_asc", lambda url=None: wrk(url or service.url, lua["list_name_asc"], arguments.seconds)),
             ("pg_list_name_asc", lambda: pgbench(database_url, sql["list_name_asc"], arguments.seconds, clients["list_name_asc"], work, defines)),
-            ("list_created_at_asc_page1", lambda: wrk(service.url, lua["list_created_at_asc_page1"], arguments.seconds)),
-            ("list_created_at_asc_page20", lambda: wrk(service.url, lua["list_created_at_asc_page20"], arguments.seconds)),
-            ("create", lambda: wrk(service.url, lua["create"], arguments.seconds)),
-            ("create_idempotent", lambda: wrk(service.url, lua["create_idempotent"], arguments.seconds)),
+            ("list_created_at_asc_page1", lambda url=None: wrk(url or service.url, lua["list_created_at_asc_page1"], arguments.seconds)),
+            ("list_created_at_asc_page20", lambda url=None: wrk(url or service.url, lua["list_created_at_asc_page20"], arguments.seconds)),
+            ("create", lambda url=None: wrk(url or service.url, lua["create"], arguments.seconds)),
+            ("create_idempotent", lambda url=None: wrk(url or service.url, lua["create_idempotent"], arguments.seconds)),
             ("pg_create", lambda: pgbench(database_url, sql["create"], arguments.seconds, clients["create"], work, defines)),
-            ("conflict", lambda: wrk(service.url, lua["conflict"], arguments.seconds)),
-            ("list_images", lambda: wrk(service.url, lua["list_images"], arguments.seconds)),
+            ("conflict", lambda url=None: wrk(url or service.url, lua["conflict"], arguments.seconds)),
+            ("list_images", lambda url=None: wrk(url or service.url, lua["list_images"], arguments.seconds)),
             ("pg_list_images", lambda: pgbench(database_url, sql["list_images"], arguments.seconds, clients["list_images"], work, defines)),
-            ("get_image", lambda: wrk(service.url, lua["get_image"], arguments.seconds)),
+            ("get_image", lambda url=None: wrk(url or service.url, lua["get_image"], arguments.seconds)),
             ("pg_get_image", lambda: pgbench(database_url, sql["get_image"], arguments.seconds, clients["get_image"], work, defines)),
-            ("list_tags", lambda: wrk(service.url, lua["list_tags"], arguments.seconds)),
+            ("list_tags", lambda url=None: wrk(url or service.url, lua["list_tags"], arguments.seconds)),
             ("pg_list_tags", lambda: pgbench(database_url, sql["list_tags"], arguments.seconds, clients["list_tags"], work, defines)),
-            ("get_tag", lambda: wrk(service.url, lua["get_tag"], arguments.seconds)),
+            ("get_tag", lambda url=None: wrk(url or service.url, lua["get_tag"], arguments.seconds)),
             ("pg_get_tag", lambda: pgbench(database_url, sql["get_tag"], arguments.seconds, clients["get_tag"], work, defines)),
-        ] + deep_pages.scenarios(lambda script: wrk(service.url, script, arguments.seconds, connections=1, threads=1),
+        ] + deep_pages.scenarios(lambda script, url=None: wrk(url or service.url, script, arguments.seconds, connections=1, threads=1),
                                  lambda script: pgbench(database_url, script, arguments.seconds, 1, work, defines),
                                  lua, sql)
         if arguments.only:
             wanted = set(arguments.only.split(","))
             scenarios = [(name, scenario) for name, scenario in scenarios if name in wanted]
+        if arguments.compare:
+            # Every wrk scenario again against the other binary, right after its twin: the
+            # before/after of a change in one command, `<name>@compare` in the report.
+            compared = Service(arguments.compare, database_url, service.port + 1, arguments.pool_size,
+                               arguments.event_loops, arguments.read_connections, arguments.list_connections)
+            compared.start()
+            services.append(compared)
+            scenarios = [pair for name, scenario in scenarios for pair in
+                         ([(name, scenario)] if name.startswith("pg_") else
+                          [(name, scenario), (name + "@compare", lambda s=scenario: s(compared.url))])]
         results = {name: [] for name, _ in scenarios}
         peak_rss = 0
         for round_number in range(1, arguments.rounds + 1):
@@ -430,8 +444,8 @@ def main():
         print_report(report)
         print(f"\nwritten to {arguments.output}", file=sys.stderr)
     finally:
-        if service:
-            service.stop()
+        for started in services + ([service] if service else []):
+            started.stop()
         cluster.stop()
         if not arguments.keep:
             shutil.rmtree(work, ignore_errors=True)
@@ -463,6 +477,7 @@ def summarize(results, million, peak_rss, startup, first_start, arguments) -> di
                                          if "list_created_at_asc_page1" in m and "list_created_at_asc_page20" in m
                                          else float("nan")),
         **deep_pages.ratios(m),
+        **{f"{name[:-8]}_vs_compare": rate(name[:-8]) / rate(name) for name in m if name.endswith("@compare")},
     }
     targets = {
         "get_vs_combined_ceiling": (">=", 0.85), "get_vs_pgbench": (">=", 0.22),

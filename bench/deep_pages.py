@@ -79,10 +79,10 @@ def pgbench_scripts(statement, write):
 
 
 def scenarios(wrk_one, pgbench_one, lua: dict, sql: dict) -> list:
-    """(name, run) pairs: wrk_one(script) runs one connection; pgbench_one(script) one client."""
+    """(name, run) pairs: wrk_one(script, url) runs one connection; pgbench_one(script) one client."""
     result = []
     for name in sorted(name for name in lua if name.startswith("deep_")):
-        result.append((name, lambda script=lua[name]: wrk_one(script)))
+        result.append((name, lambda url=None, script=lua[name]: wrk_one(script, url)))
     for name in ["deep_page1", "deep_count"]:
         result.append((f"pg_{name}", lambda script=sql[name]: pgbench_one(script)))
     return result
