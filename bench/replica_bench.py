@@ -66,8 +66,8 @@ def main():
         standby_url = standby.replace("/postgres?", "/bench?")
         failover_url = primary_url + "," + standby_url.split("host=")[1] + "&target_session_attrs=read-write"
 
-        alone = bench.Service(arguments.binary, failover_url, 18081, 8, "pool")
-        with_replica = bench.Service(arguments.binary, failover_url, 18082, 8, "pool")
+        alone = bench.Service(arguments.binary, failover_url, 18081, 8, "0")  # HTTP_EVENT_LOOPS: one per core
+        with_replica = bench.Service(arguments.binary, failover_url, 18082, 8, "0")  # HTTP_EVENT_LOOPS: one per core
         with_replica.environment["DATABASE_READ_URL"] = standby_url
         services = [alone, with_replica]
         for service in services:

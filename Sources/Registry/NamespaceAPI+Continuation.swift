@@ -19,11 +19,12 @@ extension NamespaceAPI {
             return nil
         }
         var consistent = true
-        if let order = query.string("order_by"), order != cursor.order.rawValue {
+        let refused = Set(query.problems.map(\.name))  // already reported (repeated, malformed)
+        if !refused.contains("order_by"), let order = query.string("order_by"), order != cursor.order.rawValue {
             query.add(ArgumentError("order_by", .constraint, "must be the page token's order, \(cursor.order.rawValue), or omitted"))
             consistent = false
         }
-        if let page = query.string("page"), page != String(cursor.page) {
+        if !refused.contains("page"), let page = query.string("page"), page != String(cursor.page) {
             query.add(ArgumentError("page", .constraint, "must be the page token's page, \(cursor.page), or omitted"))
             consistent = false
         }

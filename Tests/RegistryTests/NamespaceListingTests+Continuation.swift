@@ -118,6 +118,9 @@ extension NamespaceListingTests {
             #expect(detail?["argument_name"] as? String == name, "\(query)")
             #expect(detail?["reason"] as? String == reason, "\(query)")
         }
+        // A repeated or malformed page is reported once, not again as a mismatch with the token.
+        let repeated = try await client.get("\(path)?page_token=\(own)&page=2&page=2&order_by=x")
+        #expect((repeated.json["details"] as? [[String: Any]])?.compactMap { $0["argument_name"] as? String } == ["page", "order_by"])
         // The token's own order and page, repeated, are accepted; so is a forged but well-formed key.
         #expect(try await client.get("\(path)?page_token=\(own)&order_by=created_at_asc&page=2").status == 200)
         #expect(try await client.get("\(path)?page_token=\(forged(.nameDesc, .text("\u{1F600}\n|")))").status == 200)
