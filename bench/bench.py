@@ -16,6 +16,11 @@ rounds so that machine noise hits all alike:
   list images, page_size=100, random page     the image listing statement it ran (images.py: a
     1-20 of a namespace of 10,000 images        namespace of the big organization holds 10,000)
   GET image by id, random of those 10,000     the SELECT the GET image endpoint ran
+  list tags, page_size=100, random page 1-10  the tag listing it ran (the image lookup before it
+    of an image of 1,000 tags                   runs on the read pipeline, beside the listing lane)
+  GET tag by id, random of 10,000             the SELECT the GET tag endpoint ran
+  deep pages (deep_pages.py: an organization  latency (one connection) of page 1,000 vs page 1,
+    of 100,000 namespaces in one region)        by OFFSET and by keyset continuation (page_token)
   GET /healthz (the HTTP layer's ceiling)
 
 The baselines run the very statements the service ran: they are read back from
@@ -37,7 +42,8 @@ import tempfile
 import time
 import urllib.request
 
-import images  # the image scenarios (issue 12), beside this file
+import deep_pages  # the deep-page scenarios (issue 10), beside this file
+import images  # the image and tag scenarios (issues 12 and 10), beside this file
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 REGIONS = ["fr-par", "nl-ams", "pl-waw"]
@@ -130,11 +136,11 @@ class Service:
             fields = file.read().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
-    def wrk(self, script: str, seconds: int) -> dict:
+    def wrk(self, script: str, seconds: int, connections: int = 64, threads: int = 2) -> dict:
         """wrk against this service, with the CPU time it spent per request: a cost that the other
         load on a shared machine changes far less than it changes the rates."""
         before = self.cpu_seconds()
-        result = wrk(self.url, script, seconds)
+        result = wrk(self.url, script, seconds, connections, threads)
         result["cpu_us_per_request"] = (self.cpu_seconds() - before) * 1e6 / max(1, result["requests"])
         return result
 
@@ -237,8 +243,8 @@ def parse_duration(text: str) -> float:
     return float(number) * {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}[unit]
 
 
-def wrk(url: str, script: str, seconds: int, connections: int = 64) -> dict:
-    output = run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script, url]).stdout
+def wrk(url: str, script: str, seconds: int, connections: int = 64, threads: int = 2) -> dict:
+    output = run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script, url]).stdout
     result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))}
     for percentile in ["50", "99"]:
         result[f"p{percentile}_ms"] = parse_duration(re.search(rf"^\s+{percentile}%\s+(\S+)", output, re.M).group(1)) * 1000
@@ -299,10 +305,11 @@ def pgbench_scripts(url: str, directory: str) -> dict:
     write("get", "\\set i random(1, %d)\n" % BIG, get, {
         1: "md5('ns' || :i)::uuid", 2: "(ARRAY['fr-par','nl-ams','pl-waw'])[1 + :i % 3]", 3: ":org", 4: "NULL"})
     for order, column in [("created_at_asc", "created_at"), ("name_asc", "name")]:
-        listing = statement(url, ["SELECT total.count", f"ORDER BY namespaces.{column} ASC"])
+        listing = statement(url, ["SELECT total.count", f"ORDER BY namespaces.{column} ASC", "OFFSET"])
         write(f"list_{order}", "\\set offset (random(1, 20) - 1) * 100\n", listing,
               {1: ":org", 2: ":region", 3: "100", 4: ":offset", 5: "true"})  # listingStatement binds the organization first; $5: pg_stat_statements' stand-in for ON true
     images.pgbench_scripts(lambda fragments: statement(url, fragments), write, org(0))
+    deep_pages.pgbench_scripts(lambda fragments: statement(url, fragments + ["OFFSET"]), write)
     create = statement(url, ["WITH usage AS", "INSERT INTO namespaces"])
     write("create", "\\set n random(1, 1000000000000)\n\\set k random(0, %d)\n" % (ORGANIZATIONS - 1), create, {
         1: ":region", 2: "'pgbench-' || :n", 3: "'bench'",
@@ -327,10 +334,9 @@ def main():
     parser.add_argument("--keep", action="store_true", help="leave the cluster's directory behind")
     parser.add_argument("--only", default="", help="comma-separated scenarios to run (default: all); ratios need their pairs")
     parser.add_argument("--output", default=os.path.join(ROOT, "bench-results", "latest.json"))
-    parser.add_argument("--compare-binary", default="",
-                        help="another registryd build (e.g. of the previous commit), served beside on the same "
-                             "database; its GET and /healthz run in the same interleaved rounds (get_compare, "
-                             "healthz_compare), for a before/after ratio that machine noise hits alike")
+    parser.add_argument("--compare", "--compare-binary", dest="compare", default="",
+                        help="another registryd binary (e.g. a build of the previous commit): every wrk scenario "
+                             "also runs against it, interleaved, as <name>@compare, and the report gives new/compare")
     arguments = parser.parse_args()
 
     # Built here, not only by `make bench`: a subset run straight from this script must not measure
@@ -342,7 +348,7 @@ def main():
     os.chmod(work, 0o755)  # the postgres user must reach the cluster inside it
     cluster = Cluster(os.path.join(work, "pg"))
     service = None
-    other = None
+    services = []
     try:
         admin = cluster.start()
         psql(admin, "CREATE DATABASE bench")
@@ -355,6 +361,9 @@ def main():
         print(f"seeding {TOTAL:,} namespaces ...", file=sys.stderr)
         seed(database_url, 1, TOTAL, big_org=True)
         images.seed_images(psql, database_url)
+        deep_pages.seed(psql, database_url)
+        psql(database_url, "VACUUM ANALYZE namespaces")
+        psql(database_url, "CHECKPOINT")
         startups = []
         for _ in range(5):
             startups.append(service.start())
@@ -363,14 +372,12 @@ def main():
         service.start()
         tokens = [service.create_key(org(k)) for k in range(ORGANIZATIONS)]
         lua = lua_scripts(work, tokens)
-        if arguments.compare_binary:
-            other = Service(arguments.compare_binary, database_url, service.port + 1, arguments.pool_size,
-                            arguments.event_loops, arguments.read_connections, arguments.list_connections)
-            other.start()
-            wrk(other.url, lua["get"], 2)
+        deep_token = service.create_key(deep_pages.organization())
+        lua.update(deep_pages.write_lua(work, "", service.url, deep_token))
 
         print("warming up ...", file=sys.stderr)
-        for name in ["get", "list_created_at_asc", "list_name_asc", "create", "create_idempotent", "conflict", "healthz", "get_image", "list_images"]:
+        for name in ["get", "list_created_at_asc", "list_name_asc", "create", "create_idempotent", "conflict", "healthz", "get_image", "list_images",
+                     "get_tag", "list_tags"] + [name for name in lua if name.startswith("deep_")]:
             wrk(service.url, lua[name], 2)
         sql = pgbench_scripts(database_url, work)
         defines = {"org": org(0), "region": "fr-par"}
@@ -378,35 +385,50 @@ def main():
         # listing lane's for listings, the pool's for writes.
         clients = {"get": arguments.read_connections, "list_created_at_asc": arguments.list_connections,
                    "list_name_asc": arguments.list_connections, "create": arguments.pool_size,
-                   "get_image": arguments.read_connections, "list_images": arguments.list_connections}
+                   "get_image": arguments.read_connections, "list_images": arguments.list_connections,
+                   "get_tag": arguments.read_connections, "list_tags": arguments.list_connections,
+                   "deep_page1": 1, "deep_count": 1}
         for name, path in sql.items():
             pgbench(database_url, path, 1, clients[name], work, defines)
 
         scenarios = [
-            ("get", lambda: service.wrk(lua["get"], arguments.seconds)),
+            ("get", lambda target=None: (target or service).wrk(lua["get"], arguments.seconds)),
             ("pg_get", lambda: pgbench(database_url, sql["get"], arguments.seconds, clients["get"], work, defines)),
-            ("healthz", lambda: service.wrk(lua["healthz"], arguments.seconds)),
-            ("list_created_at_asc", lambda: wrk(service.url, lua["list_created_at_asc"], arguments.seconds)),
+            ("healthz", lambda target=None: (target or service).wrk(lua["healthz"], arguments.seconds)),
+            ("list_created_at_asc", lambda target=None: (target or service).wrk(lua["list_created_at_asc"], arguments.seconds)),
             ("pg_list_created_at_asc", lambda: pgbench(database_url, sql["list_created_at_asc"], arguments.seconds, clients["list_created_at_asc"], work, defines)),
-            ("list_name_asc", lambda: wrk(service.url, lua["list_name_asc"], arguments.seconds)),
+            ("list_name_asc", lambda target=None: (target or service).wrk(lua["list_name_asc"], arguments.seconds)),
             ("pg_list_name_asc", lambda: pgbench(database_url, sql["list_name_asc"], arguments.seconds, clients["list_name_asc"], work, defines)),
-            ("list_created_at_asc_page1", lambda: wrk(service.url, lua["list_created_at_asc_page1"], arguments.seconds)),
-            ("list_created_at_asc_page20", lambda: wrk(service.url, lua["list_created_at_asc_page20"], arguments.seconds)),
-            ("create", lambda: wrk(service.url, lua["create"], arguments.seconds)),
-            ("create_idempotent", lambda: wrk(service.url, lua["create_idempotent"], arguments.seconds)),
+            ("list_created_at_asc_page1", lambda target=None: (target or service).wrk(lua["list_created_at_asc_page1"], arguments.seconds)),
+            ("list_created_at_asc_page20", lambda target=None: (target or service).wrk(lua["list_created_at_asc_page20"], arguments.seconds)),
+            ("create", lambda target=None: (target or service).wrk(lua["create"], arguments.seconds)),
+            ("create_idempotent", lambda target=None: (target or service).wrk(lua["create_idempotent"], arguments.seconds)),
             ("pg_create", lambda: pgbench(database_url, sql["create"], arguments.seconds, clients["create"], work, defines)),
-            ("conflict", lambda: wrk(service.url, lua["conflict"], arguments.seconds)),
-            ("list_images", lambda: wrk(service.url, lua["list_images"], arguments.seconds)),
+            ("conflict", lambda target=None: (target or service).wrk(lua["conflict"], arguments.seconds)),
+            ("list_images", lambda target=None: (target or service).wrk(lua["list_images"], arguments.seconds)),
             ("pg_list_images", lambda: pgbench(database_url, sql["list_images"], arguments.seconds, clients["list_images"], work, defines)),
-            ("get_image", lambda: wrk(service.url, lua["get_image"], arguments.seconds)),
+            ("get_image", lambda target=None: (target or service).wrk(lua["get_image"], arguments.seconds)),
             ("pg_get_image", lambda: pgbench(database_url, sql["get_image"], arguments.seconds, clients["get_image"], work, defines)),
-        ]
+            ("list_tags", lambda target=None: (target or service).wrk(lua["list_tags"], arguments.seconds)),
+            ("pg_list_tags", lambda: pgbench(database_url, sql["list_tags"], arguments.seconds, clients["list_tags"], work, defines)),
+            ("get_tag", lambda target=None: (target or service).wrk(lua["get_tag"], arguments.seconds)),
+            ("pg_get_tag", lambda: pgbench(database_url, sql["get_tag"], arguments.seconds, clients["get_tag"], work, defines)),
+        ] + deep_pages.scenarios(lambda script, target=None: (target or service).wrk(script, arguments.seconds, connections=1, threads=1),
+                                 lambda script: pgbench(database_url, script, arguments.seconds, 1, work, defines),
+                                 lua, sql)
         if arguments.only:
             wanted = set(arguments.only.split(","))
             scenarios = [(name, scenario) for name, scenario in scenarios if name in wanted]
-        if other:
-            scenarios += [("get_compare", lambda: other.wrk(lua["get"], arguments.seconds)),
-                          ("healthz_compare", lambda: other.wrk(lua["healthz"], arguments.seconds))]
+        if arguments.compare:
+            # Every wrk scenario again against the other binary, right after its twin: the
+            # before/after of a change in one command, `<name>@compare` in the report.
+            compared = Service(arguments.compare, database_url, service.port + 1, arguments.pool_size,
+                               arguments.event_loops, arguments.read_connections, arguments.list_connections)
+            compared.start()
+            services.append(compared)
+            scenarios = [pair for name, scenario in scenarios for pair in
+                         ([(name, scenario)] if name.startswith("pg_") else
+                          [(name, scenario), (name + "@compare", lambda s=scenario: s(compared))])]
         results = {name: [] for name, _ in scenarios}
         peak_rss = 0
         for round_number in range(1, arguments.rounds + 1):
@@ -436,10 +458,8 @@ def main():
         print_report(report)
         print(f"\nwritten to {arguments.output}", file=sys.stderr)
     finally:
-        if other:
-            other.stop()
-        if service:
-            service.stop()
+        for started in services + ([service] if service else []):
+            started.stop()
         cluster.stop()
         if not arguments.keep:
             shutil.rmtree(work, ignore_errors=True)
@@ -459,32 +479,38 @@ def summarize(results, million, peak_rss, startup, first_start, arguments) -> di
     ratios = {
         "get_vs_combined_ceiling": rate("get") / get_ceiling,
         "get_vs_pgbench": rate("get") / rate("pg_get"),
-        "get_compare_vs_combined_ceiling": rate("get_compare") / get_ceiling,
-        "get_vs_get_compare": rate("get") / rate("get_compare"),
-        "get_cpu_vs_get_compare_cpu": (m["get"]["cpu_us_per_request"] / m["get_compare"]["cpu_us_per_request"]
-                                       if "get" in m and "get_compare" in m else float("nan")),
+        "get@compare_vs_combined_ceiling": rate("get@compare") / get_ceiling,
+        "get_cpu_vs_compare_cpu": (m["get"]["cpu_us_per_request"] / m["get@compare"]["cpu_us_per_request"]
+                                   if "get" in m and "get@compare" in m else float("nan")),
         "list_created_at_asc_vs_pgbench": rate("list_created_at_asc") / rate("pg_list_created_at_asc"),
         "list_name_asc_vs_pgbench": rate("list_name_asc") / rate("pg_list_name_asc"),
         "create_vs_pgbench": rate("create") / rate("pg_create"),
         "list_images_vs_pgbench": rate("list_images") / rate("pg_list_images"),
         "get_image_vs_pgbench": rate("get_image") / rate("pg_get_image"),
+        "list_tags_vs_pgbench": rate("list_tags") / rate("pg_list_tags"),
+        "get_tag_vs_pgbench": rate("get_tag") / rate("pg_get_tag"),
         "create_idempotent_vs_create": rate("create_idempotent") / rate("create"),
         "list_page20_vs_page1_latency": (m["list_created_at_asc_page20"]["p50_ms"] / m["list_created_at_asc_page1"]["p50_ms"]
                                          if "list_created_at_asc_page1" in m and "list_created_at_asc_page20" in m
                                          else float("nan")),
+        **deep_pages.ratios(m),
+        **{f"{name[:-8]}_vs_compare": rate(name[:-8]) / rate(name) for name in m if name.endswith("@compare")},
     }
     targets = {
         "get_vs_combined_ceiling": (">=", 0.85), "get_vs_pgbench": (">=", 0.22),
-        "list_created_at_asc_vs_pgbench": (">=", 0.50), "list_name_asc_vs_pgbench": (">=", 0.50),
-        "create_vs_pgbench": (">=", 0.60), "create_idempotent_vs_create": (">=", 0.80), "list_page20_vs_page1_latency": ("<=", 1.5),
+        "list_created_at_asc_vs_pgbench": (">=", 0.70), "list_name_asc_vs_pgbench": (">=", 0.70),
+        "create_vs_pgbench": (">=", 0.70), "create_idempotent_vs_create": (">=", 0.80), "list_page20_vs_page1_latency": ("<=", 1.5),
         "list_images_vs_pgbench": (">=", 0.50), "get_image_vs_pgbench": (">=", 0.30),
+        "list_tags_vs_pgbench": (">=", 0.50), "get_tag_vs_pgbench": (">=", 0.30),
+        **deep_pages.TARGETS,
     }
     report = {
         "machine": {"cpus": os.cpu_count(), "seconds_per_run": arguments.seconds, "rounds": arguments.rounds,
                     "pool_size": arguments.pool_size, "read_connections": arguments.read_connections,
                     "list_connections": arguments.list_connections,
                     "event_loops": arguments.event_loops,
-                    "rows": TOTAL, "organizations": ORGANIZATIONS, "big_organization": BIG},
+                    "load_average": os.getloadavg(),
+                    "rows": TOTAL + deep_pages.DEEP, "organizations": ORGANIZATIONS, "big_organization": BIG},
         "scenarios": m, "runs": results, "get_combined_ceiling_rps": get_ceiling, "ratios": ratios,
         "peak_rss_mib_during_get": peak_rss / 1048576, "startup_to_ready_ms": startup * 1000,
         "first_startup_with_migrations_ms": first_start * 1000,
@@ -519,12 +545,13 @@ def print_report(report):
         if "cpu_us_per_request" in figures:
             print(f"{name + ': registryd CPU per request':34} {figures['cpu_us_per_request']:10.1f} µs")
     print(f"\nGET combined ceiling 1/(1/P+1/H): {report['get_combined_ceiling_rps']:.0f} req/s")
-    print(f"\n{'target':34} {'value':>10} {'goal':>10}  met")
+    print(f"\n{'ratio without a target':48} {'value':>10}")
+    for key, value in report["ratios"].items():
+        if key not in report["targets"]:
+            print(f"{key:48} {value:10.2f}")
+    print(f"\n{'target':48} {'value':>10} {'goal':>10}  met")
     for key, verdict in report["targets"].items():
-        print(f"{key:34} {verdict['value']:10.2f} {verdict['target']:>10}  {'yes' if verdict['met'] else 'NO'}")
-    if "get_compare" in report["scenarios"]:
-        for key in ["get_compare_vs_combined_ceiling", "get_vs_get_compare", "get_cpu_vs_get_compare_cpu"]:
-            print(f"{key:34} {report['ratios'][key]:10.2f}")
+        print(f"{key:48} {verdict['value']:10.2f} {verdict['target']:>10}  {'yes' if verdict['met'] else 'NO'}")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@
                    (8 registries), target >= 1,000 events/s
 
     python3 bench/data_plane_bench.py [--seconds 5] [--binary PATH]   (default: builds release)
+
+It prints the figures and writes them to bench-results/data_plane.json (`--data-plane-output`).
 """
 
 import argparse
@@ -46,6 +48,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--binary")
+    parser.add_argument("--data-plane-output", default=os.path.join(ROOT, "bench-results", "data_plane.json"))
     arguments, _ = parser.parse_known_args()  # make bench passes bench.py's options too
     binary = arguments.binary
     if not binary:
@@ -112,6 +115,10 @@ end
         "events_recorded": int(applied), "events_answered": events_one["requests"] + events_eight["requests"],
     }
     print(json.dumps(report, indent=2))
+    os.makedirs(os.path.dirname(arguments.data_plane_output), exist_ok=True)
+    with open(arguments.data_plane_output, "w") as handle:
+        json.dump(report, handle, indent=2)
+    print(f"written to {arguments.data_plane_output}", file=sys.stderr)
 
 
 EVENTS_LUA = '''

@@ -48,8 +48,8 @@ def main():
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--binary", default=f"{ROOT}/.build/release/registryd")
-    parser.add_argument("--output", default=os.path.join(ROOT, "bench-results", "replica.json"))
-    arguments = parser.parse_args()
+    parser.add_argument("--replica-output", default=os.path.join(ROOT, "bench-results", "replica.json"))
+    arguments, _ = parser.parse_known_args()  # make bench passes bench.py's options too
     directory = tempfile.mkdtemp(prefix="registryd-replica-bench-")
     os.chmod(directory, 0o755)
     primary_dir, standby_dir = f"{directory}/primary", f"{directory}/standby"
@@ -66,8 +66,8 @@ def main():
         standby_url = standby.replace("/postgres?", "/bench?")
         failover_url = primary_url + "," + standby_url.split("host=")[1] + "&target_session_attrs=read-write"
 
-        alone = bench.Service(arguments.binary, failover_url, 18081, 8, "pool")
-        with_replica = bench.Service(arguments.binary, failover_url, 18082, 8, "pool")
+        alone = bench.Service(arguments.binary, failover_url, 18081, 8, "0")  # HTTP_EVENT_LOOPS: one per core
+        with_replica = bench.Service(arguments.binary, failover_url, 18082, 8, "0")  # HTTP_EVENT_LOOPS: one per core
         with_replica.environment["DATABASE_READ_URL"] = standby_url
         services = [alone, with_replica]
         for service in services:
@@ -107,8 +107,8 @@ def main():
         report["failover_seconds"] = round(time.monotonic() - killed, 3)
         report["failover_promote_seconds"] = round(promoted, 3)
         report["failover_answers_meanwhile"] = {str(key): value for key, value in statuses.items()}
-        os.makedirs(os.path.dirname(arguments.output), exist_ok=True)
-        with open(arguments.output, "w") as file:
+        os.makedirs(os.path.dirname(arguments.replica_output), exist_ok=True)
+        with open(arguments.replica_output, "w") as file:
             json.dump(report, file, indent=2)
         print(json.dumps(report, indent=2))
     finally:

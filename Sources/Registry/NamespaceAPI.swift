@@ -34,13 +34,15 @@ public struct NamespaceAPI: Sendable {
     func list(_ request: Request, caller: Caller) async throws -> Response {
         let region = try settings.validRegion(request.pathParameter("region"))
         var query = QueryArguments(request)
-        let page = query.integer("page", in: 1...PageRequest.maximumPage, default: 1)
+        var page = query.integer("page", in: 1...PageRequest.maximumPage, default: 1)
         let pageSize = query.integer("page_size", in: 1...PageRequest.maximumSize, default: PageRequest.defaultSize)
-        let order = query.choice("order_by", default: NamespaceOrder.default)
+        var order = query.choice("order_by", default: NamespaceOrder.default)
         let organizationID = query.uuid("organization_id")
         let projectID = query.uuid("project_id")
         let name = query.string("name")
+        let cursor = Self.continuation(&query, region: region, caller: caller)
         if !query.problems.isEmpty { throw APIError.invalidArguments(query.problems) }
+        if let cursor { (page, order) = (cursor.page, cursor.order) }
 
         if let organizationID, organizationID != caller.organizationID {
             throw APIError.permissionsDenied("namespace", action: "read")
@@ -51,9 +53,9 @@ public struct NamespaceAPI: Sendable {
         let filter = NamespaceFilter(
             region: region, organizationID: caller.organizationID, projectID: projectID ?? caller.projectID, name: name)
         let result = try await admission.list(caller.organizationID) {
-            try await repository.list(filter: filter, page: PageRequest(page: page, size: pageSize), order: order)
+            try await repository.list(filter: filter, page: PageRequest(page: page, size: pageSize), order: order, after: cursor)
         }
-        return .json(capacity: 512 + result.namespaces.count * 512) { json in
+        var response = Response.json(capacity: 512 + result.namespaces.count * 512) { json in
             json.beginObject()
             json.key("namespaces")
             json.beginArray()
@@ -64,6 +66,11 @@ public struct NamespaceAPI: Sendable {
             json.field("total_count", result.totalCount)
             json.endObject()
         }
+        if let last = result.namespaces.last, result.namespaces.count == pageSize, page < PageRequest.maximumPage {
+            let next = NamespaceCursor(after: last, order: order, page: page + 1)
+            response.headers.append((name: "X-Next-Page-Token", value: next.token))
+        }
+        return response
     }
 
     func create(_ request: Request, caller: Caller) async throws -> Response {

@@ -18,6 +18,22 @@ public enum NamespaceOrder: String, Sendable, CaseIterable {
     /// The order when the client names none.
     public static let `default` = NamespaceOrder.createdAtAsc
 
+    /// Whether the order runs from the largest key down.
+    var isDescending: Bool {
+        [.createdAtDesc, .nameDesc, .descriptionDesc, .statusDesc].contains(self)
+    }
+
+    /// The column the order sorts by before `id`.
+    var keyColumn: String {
+        switch self {
+        case .createdAtAsc, .createdAtDesc: "created_at"
+        case .nameAsc, .nameDesc: "name"
+        case .descriptionAsc, .descriptionDesc: "description"
+        case .region: "region"
+        case .statusAsc, .statusDesc: "status"
+        }
+    }
+
     /// The `ORDER BY` list, for the columns of `namespaces` qualified by `table`.
     func orderBy(_ table: String) -> String {
         switch self {

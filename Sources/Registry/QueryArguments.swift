@@ -13,6 +13,11 @@ struct QueryArguments {
         self.request = request
     }
 
+    /// Adds a problem found by a check of the caller's own.
+    mutating func add(_ problem: ArgumentError) {
+        problems.append(problem)
+    }
+
     /// The single non-empty value of `name`, or nil.
     mutating func string(_ name: String) -> String? {
         let values = request.queryValues(name).compactMap { $0 }.filter { !$0.isEmpty }

@@ -17,7 +17,7 @@ import TestSupport
     }
 
     /// Creates namespaces with tied descriptions and mixed statuses; returns them as the API shows them.
-    private func seed() async throws -> [[String: Any]] {
+    func seed() async throws -> [[String: Any]] {
         let specs: [(String, String)] = [
             ("delta-ns", "b"), ("alpha-ns", "a"), ("echo-ns", ""), ("charlie-ns", "b"),
             ("bravo-ns", "a"), ("golf-ns", "z"), ("foxtrot-ns", "b"),
@@ -34,7 +34,7 @@ import TestSupport
         return all
     }
 
-    private func expected(_ all: [[String: Any]], _ order: NamespaceOrder) -> [String] {
+    func expected(_ all: [[String: Any]], _ order: NamespaceOrder) -> [String] {
         func key(_ namespace: [String: Any]) -> String {
             switch order {
             case .createdAtAsc, .createdAtDesc: namespace["created_at"] as! String
@@ -135,7 +135,8 @@ import TestSupport
     /// With sequential and bitmap scans disabled, the planner must still find an index that yields
     /// the order: a Sort under the LIMIT would mean that no index serves it. (Left to itself, on
     /// a table whose visibility map is not yet set, it may rightly prefer a bitmap scan and a
-    /// top-N sort of one organization's rows; the benchmark measures the steady state.)
+    /// top-N sort of one organization's rows; the benchmark measures the steady state.) Both ways
+    /// to a page are checked: `OFFSET`, and a keyset continuation (`page_token`).
     @Test(arguments: NamespaceOrder.allCases)
     func eachOrderIsAnIndexScanWithinAnOrganization(order: NamespaceOrder) throws {
         let pool = service.database.pool
@@ -151,7 +152,22 @@ import TestSupport
                 """)
         }
         let filter = NamespaceFilter(region: "fr-par", organizationID: UUID(uuidString: "00000000-0000-4000-8000-000000000007")!)
-        let (sql, parameters) = NamespaceRepository.listingStatement(filter: filter, page: PageRequest(page: 20, size: 100), order: order)
+        let key: NamespaceCursor.Key = switch order {
+        case .createdAtAsc, .createdAtDesc: .timestamp(1_700_000_000_000_000)
+        case .region: .none
+        default: .text("m")
+        }
+        let continuation = NamespaceCursor(organizationID: filter.organizationID, region: "fr-par", order: order, page: 20,
+                                           id: UUID(uuidString: "80000000-0000-4000-8000-000000000000")!, key: key)
+        for after in [nil, continuation] {  // by OFFSET, and by keyset continuation
+            try expectIndexOnlyPage(filter: filter, order: order, after: after)
+        }
+    }
+
+    private func expectIndexOnlyPage(filter: NamespaceFilter, order: NamespaceOrder, after: NamespaceCursor?) throws {
+        let pool = service.database.pool
+        let (sql, parameters) = NamespaceRepository.listingStatement(
+            filter: filter, page: PageRequest(page: 20, size: 100), order: order, after: after)
         let plan: String = try pool.withConnection { connection in
             try connection.execute("SET enable_seqscan = off; SET enable_bitmapscan = off")
             defer { try? connection.execute("RESET enable_seqscan; RESET enable_bitmapscan") }
@@ -166,6 +182,7 @@ import TestSupport
         #expect(scans.allSatisfy { ($0["Node Type"] as? String ?? "").hasPrefix("Index") }, "\(plan)")
         #expect(scans.allSatisfy { ($0["Index Name"] as? String ?? "").hasPrefix("namespaces_listing_") }, "\(plan)")
         #expect(scans.allSatisfy { ($0["Node Type"] as? String) == "Index Only Scan" }, "the page's ids come from the index alone: \(plan)")
+        #expect(scans.allSatisfy { $0["Filter"] == nil }, "every condition, a continuation's too, is a seek in the index: \(plan)")
         let countScans = Self.nodes(in: root).filter { $0["Relation Name"] as? String == "namespaces" }
         #expect(countScans.allSatisfy { $0["Node Type"] as? String != "Seq Scan" }, "\(plan)")
     }

@@ -4,9 +4,9 @@ extension Image {
     /// Writes the image as the API returns it (DATAPLANE.md §1).
     func write(to json: inout JSONWriter) {
         json.beginObject()
-        json.field("id", id.lowercasedString)
+        json.field("id", uuid: id.uuid)
         json.field("name", name)
-        json.field("namespace_id", namespaceID.lowercasedString)
+        json.field("namespace_id", uuid: namespaceID.uuid)
         json.field("status", status.rawValue)
         json.field("status_message", statusMessage)
         json.field("visibility", visibility.rawValue)
@@ -25,9 +25,9 @@ extension Tag {
     /// Writes the tag as the API returns it (DATAPLANE.md §1).
     func write(to json: inout JSONWriter) {
         json.beginObject()
-        json.field("id", id.lowercasedString)
+        json.field("id", uuid: id.uuid)
         json.field("name", name)
-        json.field("image_id", imageID.lowercasedString)
+        json.field("image_id", uuid: imageID.uuid)
         json.field("status", status.rawValue)
         json.field("digest", digest)
         json.field("created_at", timestamp: createdAt)

@@ -43,10 +43,11 @@ public enum OpenAPIDocument {
           {"name": "order_by", "in": "query", "description": "Sort order, ties broken by id; empty means unset.", "schema": {"anyOf": [{"$ref": "#/components/schemas/ListNamespacesOrderBy"}, {"const": ""}]}},
           {"name": "organization_id", "in": "query", "description": "Must be the caller's organization; empty means unset.", "schema": {"$ref": "#/components/schemas/OptionalUUID"}},
           {"name": "project_id", "in": "query", "description": "Only namespaces of this project; empty means unset.", "schema": {"$ref": "#/components/schemas/OptionalUUID"}},
-          {"name": "name", "in": "query", "description": "Only the namespace with exactly this name.", "schema": {"type": "string"}}
+          {"name": "name", "in": "query", "description": "Only the namespace with exactly this name.", "schema": {"type": "string"}},
+          {"name": "page_token", "in": "query", "description": "Not in the Scaleway API (its clients need not know it): continue a listing after the page that answered this X-Next-Page-Token, by seeking in the order's index rather than skipping (page - 1) * page_size rows, so deep pages cost what page 1 does, and a walk by tokens returns every namespace that exists throughout it exactly once despite concurrent creates and deletes. order_by and page may be omitted (the token's are used) or must repeat the token's; filters and page_size may change. A token that does not parse is 400 format, one of another organization or region 400 constraint, on page_token.", "schema": {"type": "string", "maxLength": 2048, "pattern": "^[A-Za-z0-9_-]*$"}}
         ],
         "responses": {
-          "200": {"description": "A page of namespaces and the number of all matches.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ListNamespacesResponse"}}}},
+          "200": {"description": "A page of namespaces and the number of all matches.", "headers": {"X-Next-Page-Token": {"$ref": "#/components/headers/X-Next-Page-Token"}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ListNamespacesResponse"}}}},
           "400": {"$ref": "#/components/responses/InvalidArguments"},
           "401": {"$ref": "#/components/responses/DeniedAuthentication"},
           "403": {"$ref": "#/components/responses/Forbidden"},
@@ -195,6 +196,7 @@ public enum OpenAPIDocument {
     "headers": {
       "ETag": {"description": "The resource's strong entity tag: changes with every change of the namespace, image (a push's new tag or size included) or tag. Send it back in If-Match or If-None-Match.", "schema": {"type": "string"}},
       "Idempotent-Replayed": {"description": "true on a response given again for a retried Idempotency-Key; absent when the request ran.", "schema": {"const": "true"}},
+      "X-Next-Page-Token": {"description": "Present when the page is full (it holds page_size namespaces): an opaque token that page_token takes to list the next page by keyset continuation. Its absence ends a walk.", "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]+$"}},
       "X-Request-Id": {"description": "The caller's request id when it sent a sane one, else a new UUID.", "schema": {"type": "string", "minLength": 1, "maxLength": 128}}
     },
     "responses": {
