@@ -292,13 +292,11 @@ def pgbench_scripts(url: str, directory: str) -> dict:
     scripts = {}
 
     def write(name: str, prelude: str, sql: str, bindings: dict):
-        for number in sorted(bindings, key=lambda n: -n):  # $10 before $1
-            sql = sql.replace(f"${number}", bindings[number])
-        if re.search(r"\$\d", sql):
-            raise RuntimeError(f"{name}: unbound parameter in {sql}")
+        """A pgbench script: `prelude`, then `sql` (statements one per line) with its bindings."""
+        lines = [bind(line, bindings) for line in sql.split(";\n")]
         path = os.path.join(directory, f"{name}.sql")
         with open(path, "w") as file:
-            file.write(prelude + " ".join(sql.split()) + ";\n")
+            file.write(prelude + ";\n".join(lines) + ";\n")
         scripts[name] = path
 
     get = statement(url, ["FROM namespaces WHERE id = $1 AND region = $2"])
@@ -310,12 +308,27 @@ def pgbench_scripts(url: str, directory: str) -> dict:
               {1: ":org", 2: ":region", 3: "100", 4: ":offset", 5: "true"})  # listingStatement binds the organization first; $5: pg_stat_statements' stand-in for ON true
     images.pgbench_scripts(lambda fragments: statement(url, fragments), write, org(0))
     deep_pages.pgbench_scripts(lambda fragments: statement(url, fragments + ["OFFSET"]), write)
-    create = statement(url, ["WITH usage AS", "INSERT INTO namespaces"])
-    write("create", "\\set n random(1, 1000000000000)\n\\set k random(0, %d)\n" % (ORGANIZATIONS - 1), create, {
-        1: ":region", 2: "'pgbench-' || :n", 3: "'bench'",
-        4: "('00000000-0000-4000-8000-' || lpad(:k::text, 12, '0'))::uuid",
-        5: "('00000000-0000-4000-8000-' || lpad(:k::text, 12, '0'))::uuid", 6: "false", 7: "100000"})
+    # A create is one transaction (ChangeTransaction): BEGIN, the prologue that sets the audit
+    # trigger's settings and takes the Idempotency-Key lock (no key here: the lock is skipped),
+    # the INSERT (whose trigger then writes the audit row), COMMIT. The baseline runs all four.
+    organization = "('00000000-0000-4000-8000-' || lpad(:k::text, 12, '0'))"
+    prologue = bind(statement(url, ["set_config('registryd.access_key'"]), {
+        1: "'SCWBENCH'", 2: "'pgbench-' || :n", 3: "467", 4: "NULL", 5: organization})
+    create = bind(statement(url, ["WITH usage AS", "INSERT INTO namespaces"]), {
+        1: ":region", 2: "'pgbench-' || :n", 3: "'bench'", 4: organization + "::uuid", 5: organization + "::uuid",
+        6: "false", 7: "100000"})
+    write("create", "\\set n random(1, 1000000000000)\n\\set k random(0, %d)\n" % (ORGANIZATIONS - 1),
+          "BEGIN;\n" + prologue + ";\n" + create + ";\nCOMMIT", {})
     return scripts
+
+
+def bind(sql: str, bindings: dict) -> str:
+    """`sql` on one line with each `$n` replaced by its pgbench expression."""
+    for number in sorted(bindings, key=lambda n: -n):  # $10 before $1
+        sql = sql.replace(f"${number}", bindings[number])
+    if re.search(r"\$\d", sql):
+        raise RuntimeError(f"unbound parameter in {sql}")
+    return " ".join(sql.split())
 
 
 # MARK: - Main

@@ -64,7 +64,7 @@ import TestSupport
         }
     }
 
-    /// While a batch is out, statements issued in later turns wait for it and leave together:
+    /// While the batches allowed in flight are out, statements issued in later turns wait and leave together:
     /// PostgreSQL answers a round trip's worth at once, not each on its own.
     @Test func statementsIssuedWhileABatchIsOutLeaveTogether() async throws {
         let loops = EventLoopGroup(count: 1, name: "pipeline-test")
