@@ -312,8 +312,10 @@ def pgbench_scripts(url: str, directory: str) -> dict:
     # trigger's settings and takes the Idempotency-Key lock (no key here: the lock is skipped),
     # the INSERT (whose trigger then writes the audit row), COMMIT. The baseline runs all four.
     organization = "('00000000-0000-4000-8000-' || lpad(:k::text, 12, '0'))"
-    prologue = bind(statement(url, ["set_config('registryd.access_key'"]), {
-        1: "'SCWBENCH'", 2: "'pgbench-' || :n", 3: "467", 4: "NULL", 5: organization})
+    prologue = bind(statement(url, ["set_config(", "pg_try_advisory_xact_lock"]), {
+        1: "'SCWBENCH'", 2: "'pgbench-' || :n", 3: "467", 4: "NULL", 5: organization,
+        # the constants pg_stat_statements replaced by parameters, in the order they appear
+        6: "'registryd.access_key'", 7: "true", 8: "'registryd.request_id'", 9: "true", 10: "'/'"})
     create = bind(statement(url, ["WITH usage AS", "INSERT INTO namespaces"]), {
         1: ":region", 2: "'pgbench-' || :n", 3: "'bench'", 4: organization + "::uuid", 5: organization + "::uuid",
         6: "false", 7: "100000"})
