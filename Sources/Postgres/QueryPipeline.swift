@@ -10,8 +10,8 @@ import Threads
 /// Each connection (a `PipelineLane`) lives on one `EventLoop`, its socket in the loop's epoll
 /// set. A handler running on that loop that calls `query` queues its statement there, without a
 /// lock, and suspends; once the loop has handled the turn's events it sends everything its
-/// handlers queued in one write followed by one Sync (or, while the previous batch is out, when
-/// that batch's Sync comes back); when the socket turns readable it reads the
+/// handlers queued in one write followed by one Sync (or, while two batches are out, when the
+/// older one's Sync comes back); when the socket turns readable it reads the
 /// results and resumes each caller, on the same thread. Under load one round trip and one wake-up
 /// of a PostgreSQL backend serve a whole batch, and no thread hands anything to another. A caller
 /// on a loop that owns no connection of this pipeline (fewer connections than loops, the listing
