@@ -53,6 +53,11 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
     private let inboxHasWork = Atomic<Bool>(false)
     private let thread = Atomic<UInt>(0)
     private let isStopping = Atomic<Bool>(false)
+    /// Set once `run` has recorded its thread (guarded by `startLock`): `EventLoopGroup` waits for
+    /// it, so that nobody mistakes a loop that has not started yet for one that has stopped
+    /// (`executeAndWait` runs work inline on a stopped loop) and touches its state off its thread.
+    private let startLock = ConditionLock()
+    private var hasStarted = false
 
     private enum Work {
         case job(UnownedJob)
@@ -189,10 +194,21 @@ public final class EventLoop: TaskExecutor, @unchecked Sendable {
 
     // MARK: - Running
 
+    /// Blocks until `run` has started on the loop's thread.
+    func waitUntilStarted() {
+        startLock.withLock {
+            while !hasStarted { startLock.wait() }
+        }
+    }
+
     /// Runs the loop on the calling thread until `stop`.
     func run() {
         pthread_setspecific(Self.currentKey, Unmanaged.passUnretained(self).toOpaque())
         thread.store(UInt(pthread_self()), ordering: .relaxed)
+        startLock.withLock {
+            hasStarted = true
+            startLock.broadcast()
+        }
         var events = [epoll_event](repeating: epoll_event(), count: 256)
         let executor = asUnownedTaskExecutor()
         while !isStopping.load(ordering: .relaxed) {

@@ -19,6 +19,8 @@ public final class EventLoopGroup: Sendable {
         let loops = (0..<max(1, count)).map { EventLoop(index: $0) }
         self.loops = loops
         threads = loops.map { loop in ThreadGroup(count: 1, name: "\(name)-\(loop.index)") { loop.run() } }
+        // Running before anyone can hand them work: see `EventLoop.waitUntilStarted`.
+        for loop in loops { loop.waitUntilStarted() }
     }
 
     deinit {

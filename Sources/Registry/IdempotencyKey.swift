@@ -18,7 +18,7 @@ public struct IdempotencyKey: Sendable, Equatable {
 
     /// The key as the client chose it, without Structured Field quotes.
     public let value: String
-    /// Method, path and SHA-256 of the body: a retry must match it exactly.
+    /// Method, path, query and SHA-256 of the body: a retry must match it exactly.
     public let fingerprint: String
 
     /// The key of `request`; nil when it has none. Throws `invalid_arguments` when malformed.
@@ -34,6 +34,19 @@ public struct IdempotencyKey: Sendable, Equatable {
                 "an Idempotency-Key is 1 to \(Self.maximumLength) printable ASCII characters, optionally in double quotes")
         }
         self.value = String(value)
-        fingerprint = request.method + " " + request.path + " " + SHA256.hexDigest(request.body)
+        fingerprint = request.method + " " + request.path + Self.canonicalQuery(request.query) + " " + SHA256.hexDigest(request.body)
+    }
+
+    /// The query parameters in name order, so that `?force=true` and no query are two requests
+    /// (a tag DELETE with and without `force` do different things) while the order they were
+    /// sent in is not; as a SHA-256 of the length-prefixed items, unambiguous whatever the values
+    /// hold and storable as text. Empty without parameters: fingerprints stored before the query
+    /// counted stay valid.
+    static func canonicalQuery(_ query: [QueryItem]) -> String {
+        guard !query.isEmpty else { return "" }
+        let items = query.map { item in
+            "\(item.name.utf8.count):\(item.name)" + (item.value.map { "=\($0.utf8.count):\($0)" } ?? "")
+        }
+        return "?" + SHA256.hexDigest(Array(items.sorted().joined(separator: "&").utf8))
     }
 }

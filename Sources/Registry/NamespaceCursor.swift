@@ -10,7 +10,9 @@ import JSON
 /// its page is full, and `page_token` asks for the page after it; `page`, `page_size` and
 /// `total_count` keep their meaning. A walk by tokens returns every namespace that exists
 /// throughout it exactly once, whatever is created or deleted meanwhile (an `OFFSET` walk skips or
-/// repeats rows then).
+/// repeats rows then), in the orders on immutable columns (`created_at`, `name`, `region`); in
+/// `description` or `status` order a namespace whose key changes during the walk may be skipped
+/// or repeated.
 ///
 /// The token is opaque to clients but not secret: base64url of the organization, region, order,
 /// page number, and the last row's sort key and id. It is not signed: a tampered key only moves

@@ -111,5 +111,15 @@ import TestSupport
         #expect(image.json["visibility"] as? String == "public")
         #expect(image.json["status"] as? String == "ready")
         #expect(try await client.get(tagPath).json["status"] as? String == "ready")
+
+        // The query is part of the request: the same key on the same path without `force` is
+        // another request (422), not a replay of the first one's answer.
+        let queried = ["Idempotency-Key": "with-query"]
+        let first = try await client.send("DELETE", "\(tagPath)?force=false", headers: queried)
+        #expect(first.status == 200, "\(first.status) \(first.json)")
+        let withoutQuery = try await client.send("DELETE", tagPath, headers: queried)
+        #expect(withoutQuery.status == 422)
+        #expect(withoutQuery.json["type"] as? String == "idempotency_key_reused")
+        #expect(try await client.send("DELETE", "\(tagPath)?force=false", headers: queried).header("Idempotent-Replayed") == "true")
     }
 }
