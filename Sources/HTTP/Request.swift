@@ -3,7 +3,7 @@
 public struct Request: Sendable {
     /// The method, upper-case as the client sent it (`GET`, `POST`, ...).
     public let method: String
-    /// The path, percent-decoded by libmicrohttpd, without the query string.
+    /// The path, percent-decoded (`%00` and bad escapes refused), without the query string.
     public let path: String
     /// The query parameters in the order they were sent; a name may repeat.
     public let query: [QueryItem]
