@@ -1,3 +1,4 @@
+import HTTP
 /// Entity tags and the conditional request headers that carry them (RFC 9110, section 13).
 ///
 /// A namespace's, image's or tag's entity tag is its row version in quotes (`"7"`): strong, since the version changes with
@@ -50,6 +51,22 @@ public enum EntityTag {
     public static func noneMatchMatches(_ header: String?, etag: String) -> Bool {
         guard let header else { return false }
         return list(header).contains { $0 == "*" || weakened($0) == weakened(etag) }
+    }
+
+    /// A GET of one resource (namespace, image, tag): `render()` (its JSON, `tagged`), or, when
+    /// `request`'s `If-None-Match` matches `etag`, 304 with the `ETag` alone and no body.
+    static func answer(_ request: Request, etag: String, render: () -> Response) -> Response {
+        if noneMatchMatches(request.header("If-None-Match"), etag: etag) {
+            return Response(status: 304, headers: [(name: "ETag", value: etag)], body: [])
+        }
+        return render()
+    }
+
+    /// `response` carrying `etag` as its `ETag`.
+    static func tagged(_ response: Response, etag: String) -> Response {
+        var response = response
+        response.headers.append((name: "ETag", value: etag))
+        return response
     }
 
     // MARK: - Private

@@ -55,16 +55,8 @@ public struct NamespaceAPI: Sendable {
         let result = try await admission.list(caller.organizationID) {
             try await repository.list(filter: filter, page: PageRequest(page: page, size: pageSize), order: order, after: cursor)
         }
-        var response = Response.json(capacity: 512 + result.namespaces.count * 512) { json in
-            json.beginObject()
-            json.key("namespaces")
-            json.beginArray()
-            for namespace in result.namespaces {
-                namespace.write(to: &json, endpointHost: settings.endpointHost(for: namespace.region))
-            }
-            json.endArray()
-            json.field("total_count", result.totalCount)
-            json.endObject()
+        var response = Response.page("namespaces", result.namespaces, totalCount: result.totalCount, bytesPerItem: 512) {
+            $0.write(to: &$1, endpointHost: settings.endpointHost(for: $0.region))
         }
         if let last = result.namespaces.last, result.namespaces.count == pageSize, page < PageRequest.maximumPage {
             let next = NamespaceCursor(after: last, order: order, page: page + 1)
@@ -115,10 +107,7 @@ public struct NamespaceAPI: Sendable {
         guard let namespace = try await repository.find(id: id, region: region, caller: caller) else {
             throw APIError.notFound("namespace", id: id.lowercasedString)
         }
-        if EntityTag.noneMatchMatches(request.header("If-None-Match"), etag: namespace.etag) {
-            return Response(status: 304, headers: [(name: "ETag", value: namespace.etag)], body: [])
-        }
-        return render(namespace)
+        return EntityTag.answer(request, etag: namespace.etag) { render(namespace) }
     }
 
     func update(_ request: Request, caller: Caller) async throws -> Response {
@@ -199,10 +188,9 @@ public struct NamespaceAPI: Sendable {
 
     /// The namespace as one resource: its JSON, and its `ETag` for conditional requests.
     private func render(_ namespace: Namespace) -> Response {
-        var response = Response.json(capacity: 640) { json in
+        let json = Response.json(capacity: 640) { json in
             namespace.write(to: &json, endpointHost: settings.endpointHost(for: namespace.region))
         }
-        response.headers.append((name: "ETag", value: namespace.etag))
-        return response
+        return EntityTag.tagged(json, etag: namespace.etag)
     }
 }

@@ -15,15 +15,7 @@ extension ImageAPI {
             try await repository.listTags(imageID: id, region: region, caller: caller, name: name, page: page, order: order)
         }
         guard let result = listed else { throw APIError.notFound("image", id: id.lowercasedString) }
-        return .json(capacity: 256 + result.tags.count * 300) { json in
-            json.beginObject()
-            json.key("tags")
-            json.beginArray()
-            for tag in result.tags { tag.write(to: &json) }
-            json.endArray()
-            json.field("total_count", result.totalCount)
-            json.endObject()
-        }
+        return .page("tags", result.tags, totalCount: result.totalCount, bytesPerItem: 300) { $0.write(to: &$1) }
     }
 
     func getTag(_ request: Request, caller: Caller) async throws -> Response {
@@ -31,10 +23,7 @@ extension ImageAPI {
         guard let tag = try await repository.findTag(id: id, region: region, caller: caller) else {
             throw APIError.notFound("tag", id: id.lowercasedString)
         }
-        if EntityTag.noneMatchMatches(request.header("If-None-Match"), etag: tag.etag) {
-            return Response(status: 304, headers: [(name: "ETag", value: tag.etag)], body: [])
-        }
-        return Self.render(tag)
+        return EntityTag.answer(request, etag: tag.etag) { Self.render(tag) }
     }
 
     /// `DELETE /tags/{tag_id}[?force=true]`: marks the tag `deleting`; the reconciler's thread
@@ -70,8 +59,6 @@ extension ImageAPI {
 
     /// The tag as one resource: its JSON, and its `ETag` for conditional requests.
     static func render(_ tag: Tag) -> Response {
-        var response = Response.json(capacity: 384) { json in tag.write(to: &json) }
-        response.headers.append((name: "ETag", value: tag.etag))
-        return response
+        EntityTag.tagged(.json(capacity: 384) { json in tag.write(to: &json) }, etag: tag.etag)
     }
 }

@@ -51,15 +51,7 @@ public struct ImageAPI: Sendable {
         let result = try await admission.list(caller.organizationID) {
             try await repository.listImages(filter: filter, page: page, order: order)
         }
-        return .json(capacity: 256 + result.images.count * 400) { json in
-            json.beginObject()
-            json.key("images")
-            json.beginArray()
-            for image in result.images { image.write(to: &json) }
-            json.endArray()
-            json.field("total_count", result.totalCount)
-            json.endObject()
-        }
+        return .page("images", result.images, totalCount: result.totalCount, bytesPerItem: 400) { $0.write(to: &$1) }
     }
 
     func get(_ request: Request, caller: Caller) async throws -> Response {
@@ -67,10 +59,7 @@ public struct ImageAPI: Sendable {
         guard let image = try await repository.findImage(id: id, region: region, caller: caller) else {
             throw APIError.notFound("image", id: id.lowercasedString)
         }
-        if EntityTag.noneMatchMatches(request.header("If-None-Match"), etag: image.etag) {
-            return Response(status: 304, headers: [(name: "ETag", value: image.etag)], body: [])
-        }
-        return Self.render(image)
+        return EntityTag.answer(request, etag: image.etag) { Self.render(image) }
     }
 
     /// PATCH: only `visibility`; absent, null or `visibility_unknown` (what the Go SDK sends when
@@ -138,8 +127,6 @@ public struct ImageAPI: Sendable {
 
     /// The image as one resource: its JSON, and its `ETag` for conditional requests.
     static func render(_ image: Image) -> Response {
-        var response = Response.json(capacity: 512) { json in image.write(to: &json) }
-        response.headers.append((name: "ETag", value: image.etag))
-        return response
+        EntityTag.tagged(.json(capacity: 512) { json in image.write(to: &json) }, etag: image.etag)
     }
 }
