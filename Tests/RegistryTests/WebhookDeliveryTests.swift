@@ -255,19 +255,7 @@ final class BlackHoleListener: @unchecked Sendable {
     let port: UInt16
 
     init() throws {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        self.descriptor = descriptor
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0
-            }
-        }
-        guard descriptor >= 0, bound, listen(descriptor, 1) == 0 else { throw TestFailure("black hole: cannot listen") }
-        port = UInt16(bigEndian: address.sin_port)
+        (descriptor, port) = try listenOnLoopback(backlog: 1)
     }
 
     func close() { _ = Glibc.close(descriptor) }

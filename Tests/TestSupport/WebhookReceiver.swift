@@ -47,25 +47,8 @@ public final class WebhookReceiver: @unchecked Sendable {
 
     /// Listens (again) on `port`.
     public func start() throws {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { throw TestFailure("socket() failed") }
-        var yes: Int32 = 1
-        setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0
-            }
-        }
-        guard bound, listen(descriptor, 64) == 0 else {
-            close(descriptor)
-            throw TestFailure("cannot listen on 127.0.0.1:\(port): errno \(errno)")
-        }
-        port = UInt16(bigEndian: address.sin_port)
+        let (descriptor, bound) = try listenOnLoopback(port: port, backlog: 64)
+        port = bound
         lock.withLock { listener = descriptor }
         Thread { [self] in acceptLoop(descriptor) }.start()
     }
