@@ -29,6 +29,25 @@ import Testing
         #expect(events[2].change == .deleteTag("v1"))
     }
 
+    /// The actor and request id go into audit rows: a hostile registry (or envelope) cannot make
+    /// them huge, and values of the wrong type are dropped, not refused with the event.
+    @Test func actorAndRequestIDAreBoundedAndTyped() throws {
+        let long = String(repeating: "k", count: 100_000)
+        let body = """
+            {"events":[{"id":"e1","action":"delete","target":{"digest":"sha256:aa","repository":"ns/app"},
+            "request":{"id":"\(long)"},"actor":{"name":"\(long)"}},
+            {"id":"e2","action":"delete","target":{"digest":"sha256:aa","repository":"ns/app"},
+            "request":{"id":{"nested":true}},"actor":{"name":42}},
+            {"id":"e3","action":"delete","target":{"digest":"sha256:aa","repository":"ns/app"},
+            "request":"not an object","actor":[]}]}
+            """
+        let events = try RegistryEvent.parseEnvelope(Array(body.utf8))
+        #expect(events.map(\.id) == ["e1", "e2", "e3"])
+        #expect(events[0].actor?.count == 200 && events[0].requestID?.count == 200)
+        #expect(events[1].actor == nil && events[1].requestID == nil)
+        #expect(events[2].actor == nil && events[2].requestID == nil)
+    }
+
     @Test func bodiesThatAreNotEnvelopesThrowAndBadEventsAreDropped() throws {
         for body in ["not json", "[]", "{\"events\":{}}", ""] {
             #expect(throws: (any Error).self) { try RegistryEvent.parseEnvelope(Array(body.utf8)) }
