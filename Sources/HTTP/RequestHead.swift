@@ -1,4 +1,5 @@
 import CPicoHTTPParser
+import JSON
 
 /// A parsed request head: the request without its body, how its body is framed, and whether the
 /// connection stays open after the answer.
@@ -101,7 +102,7 @@ struct RequestHead {
         var framing = Framing.length(contentLength ?? 0)
         if let transferEncoding {
             if contentLength != nil { return .invalid(.malformed("both Transfer-Encoding and Content-Length")) }
-            let coding = transferEncoding.trimmingASCIISpaces().lowercased()
+            let coding = transferEncoding.trimmingSpacesAndTabs().lowercased()
             guard coding == "chunked" else { return .invalid(.transferEncodingNotImplemented(coding)) }
             if minorVersion == 0 { return .invalid(.malformed("Transfer-Encoding in an HTTP/1.0 request")) }
             framing = .chunked
@@ -111,7 +112,7 @@ struct RequestHead {
         case .success(let parsed): parsedTarget = parsed
         case .failure(let error): return .invalid(error)
         }
-        let tokens = connection.split(separator: ",").map { $0.trimmingASCIISpaces() }
+        let tokens = connection.split(separator: ",").map { $0.trimmingSpacesAndTabs() }
         let keepAlive = minorVersion >= 1 ? !tokens.contains("close") : tokens.contains("keep-alive")
         var request = Request(method: method, path: parsedTarget.path, query: parsedTarget.query, headers: headers, id: "")
         request.id = RequestID.accept(request.header("X-Request-Id"))
@@ -142,16 +143,5 @@ struct RequestHead {
             return .versionNotSupported
         }
         return .malformed("invalid request line or header")
-    }
-}
-
-extension StringProtocol {
-    /// The text without leading and trailing spaces and tabs (HTTP's optional whitespace).
-    func trimmingASCIISpaces() -> String {
-        let bytes = Array(utf8)
-        var start = 0, end = bytes.count
-        while start < end, bytes[start] == 0x20 || bytes[start] == 0x09 { start += 1 }
-        while end > start, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 { end -= 1 }
-        return String(decoding: bytes[start..<end], as: UTF8.self)
     }
 }
